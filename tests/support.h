@@ -1,0 +1,93 @@
+/* tests/support.h — helpers shared by the integration tests.
+ *
+ * Everything here talks to 127.0.0.1 only, every wait is bounded by a
+ * timeout, and every function reports failure as a return value
+ * (-errno, NULL or -1 as documented), never by exiting.
+ *
+ * A typical integration test:
+ *
+ *     int port = sup_free_port();
+ *     char portstr[16];
+ *     snprintf(portstr, sizeof portstr, "%d", port);
+ *     char *argv[] = {"02-blocking-server", "--port", portstr, NULL};
+ *     pid_t pid = sup_spawn("02-blocking-server", argv, "/tmp/out.txt");
+ *     assert_true(pid > 0);
+ *     assert_int_equal(sup_wait_port(port, 5000), 0);
+ *     int fd = sup_connect(port, 1000);
+ *     ...
+ *     assert_int_equal(sup_stop(pid, 5000), 0);
+ */
+#ifndef TESTS_SUPPORT_H
+#define TESTS_SUPPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Start the program named prog, found in the folder $BOOK_BIN (default
+ * "build/bin"), with the argument vector argv, as for execv: argv[0] is the
+ * program's own name, the list ends with NULL. For convenience argv may be
+ * NULL (no arguments), and if argv[0] starts with '-' the vector is taken
+ * as the arguments only and the program name is put in front of it.
+ * stdin is /dev/null; stdout and stderr both go to out_path (truncated;
+ * NULL means /dev/null). On Linux the child gets SIGKILL if the test
+ * process dies, so no server outlives a crashed test.
+ * Returns the child's pid, or -errno if the program could not be run
+ * (e.g. -ENOENT when it has not been built). */
+pid_t sup_spawn(const char *prog, char *const argv[], const char *out_path);
+
+/* A TCP port on 127.0.0.1 that is free right now (the kernel picks it).
+ * Returns the port, or -errno. */
+int sup_free_port(void);
+
+/* Wait until something listens on 127.0.0.1:port. Checks the kernel's
+ * table of listening sockets (/proc/net/tcp), so it does NOT open a
+ * connection the server would then see and log; falls back to connecting
+ * where /proc is missing. Returns 0, or -ETIMEDOUT after timeout_ms. */
+int sup_wait_port(int port, int timeout_ms);
+
+/* Connect to 127.0.0.1:port within timeout_ms. The returned socket is in
+ * blocking mode. Returns the fd, or -errno (-ETIMEDOUT, -ECONNREFUSED…). */
+int sup_connect(int port, int timeout_ms);
+
+/* Send the whole string s (without its NUL), looping over partial writes,
+ * with MSG_NOSIGNAL (a closed peer gives -EPIPE, not a dead test).
+ * Returns 0 or -errno. */
+int sup_send_str(int fd, const char *s);
+
+/* Wait up to timeout_ms for data, then recv once: at most cap-1 bytes, and
+ * buf is always NUL-terminated (so strstr works on it). Returns the number
+ * of bytes read, 0 on EOF (the peer closed), -ETIMEDOUT if nothing came,
+ * or -errno (e.g. -ECONNRESET). cap must be at least 1. */
+ssize_t sup_recv_timeout(int fd, char *buf, size_t cap, int timeout_ms);
+
+/* Send SIGTERM to pid and reap it. Returns its exit status (0..255) if it
+ * exited, 128+signal if a signal ended it, or -1 if it was still alive
+ * after timeout_ms and had to be killed with SIGKILL. */
+int sup_stop(pid_t pid, int timeout_ms);
+
+/* The whole contents of the file at path, NUL-terminated, in memory from
+ * malloc (the caller frees it); NULL if it cannot be read. */
+char *sup_read_file(const char *path);
+
+/* ---- Extras (beyond the agreed API, free to use) ---------------------- */
+
+/* Receive until EOF, until cap-1 bytes, or until timeout_ms pass in total;
+ * buf is NUL-terminated. Returns the number of bytes read (possibly 0),
+ * or -errno if the first recv failed; -ETIMEDOUT only if nothing came. */
+ssize_t sup_recv_all(int fd, char *buf, size_t cap, int timeout_ms);
+
+/* Wait until the file at path contains needle (e.g. a server's log line).
+ * Returns 0, or -ETIMEDOUT. */
+int sup_wait_output(const char *path, const char *needle, int timeout_ms);
+
+/* A temporary file name unique to this process and tag, e.g.
+ * "/tmp/book-test-1234-web.out", written into buf. Returns buf. */
+char *sup_tmp_path(char *buf, size_t cap, const char *tag);
+
+/* Milliseconds of a monotonic clock (for deadlines, never for asserts). */
+long long sup_now_ms(void);
+
+/* Sleep for ms milliseconds (restarted after EINTR). */
+void sup_sleep_ms(int ms);
+
+#endif
