@@ -1,0 +1,170 @@
+# «Асинхронность с нуля на C» — сборка книги-программы.
+#
+#   make          зависимости + tangle + программы + книга (build/book.html, build/book.pdf)
+#   make test     то же + все тесты, в обычной сборке и под ASan+UBSan
+#   make check    generated/ совпадает с книгой
+#   make bench    измерения (не входят в make test)
+#   make clean    удалить build/
+#
+# Всё, что собирается, ложится в build/. Программы — build/bin/NN-глава-файл,
+# они же с санитайзерами — build/asan/bin/…
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+CC      ?= gcc
+WARN    := -Wall -Wextra -Wpedantic -Werror
+CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g -O2
+ASAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS  := -lcurl -lm
+TESTLIBS:= -lcmocka
+
+# Debian packages: for the build, the book, and the tests.
+PKG_BUILD := gcc make perl noweb libcmocka-dev libcurl4-openssl-dev
+PKG_BOOK  := pandoc graphviz gnuplot-nox texlive-xetex texlive-latex-extra \
+             texlive-lang-cyrillic texlive-fonts-recommended lmodern \
+             fonts-dejavu-core fonts-dejavu-extra
+PKG_TEST  := curl netcat-openbsd poppler-utils procps
+PACKAGES  := $(PKG_BUILD) $(PKG_BOOK) $(PKG_TEST)
+
+CHAPTERS := $(sort $(wildcard book/*.nw))
+SRC := build/src
+
+.PHONY: all deps programs book test check bench clean
+
+all: programs book
+
+# ---------------------------------------------------------------- deps
+# Installs what is missing (as root) or prints the exact command (otherwise).
+deps: build/.deps
+build/.deps: Makefile
+	@missing=$$(for p in $(PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: устанавливаю" $$missing; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	  else \
+	    echo "Не хватает пакетов. Выполните:"; \
+	    echo "  sudo apt-get update && sudo apt-get install --no-install-recommends" $$missing; \
+	    exit 1; \
+	  fi; \
+	fi
+	@mkdir -p build && touch $@
+
+# ---------------------------------------------------------------- tangle
+# generated/ for readers, build/src/ with #line directives for the compiler.
+# build/src/files.mk lists what the tangle produced; make rereads it.
+$(SRC)/files.mk: $(CHAPTERS) tangle.sh book/tools/nwlint.pl | build/.deps
+	./tangle.sh
+	./tangle.sh --lines $(SRC)
+	@cd $(SRC) && { \
+	  echo "LIB_SRCS := $$(find lib -name '*.c' 2>/dev/null | sort | tr '\n' ' ')"; \
+	  echo "APP_SRCS := $$(find [0-9]* -name '*.c' 2>/dev/null | sort | tr '\n' ' ')"; \
+	  echo "MAIN_SRCS := $$(grep -lE '^int main\(' $$(find [0-9]* -name '*.c' 2>/dev/null) /dev/null | sort | tr '\n' ' ')"; \
+	  echo "HTML := $$(find . -name '*.html' | sed 's|^\./||' | sort | tr '\n' ' ')"; \
+	} >files.mk.tmp && mv files.mk.tmp files.mk
+
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+-include $(SRC)/files.mk
+endif
+
+CHAP_SRCS := $(filter-out $(MAIN_SRCS),$(APP_SRCS))
+INCS  := $(HTML:%=$(SRC)/%.inc)
+TESTS := $(patsubst tests/%.c,%,$(filter-out tests/support.c,$(wildcard tests/*.c)))
+progname = $(subst /,-,$(dir $(1)))$(notdir $(basename $(1)))
+PROGS := $(foreach m,$(MAIN_SRCS),$(call progname,$(m)))
+
+# $(1) = build root (build or build/asan), $(2) = extra flags
+define variant
+$(1)/obj/%.o: $(SRC)/%.c | $(INCS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(2) -I$(SRC)/lib -MMD -MP -c $$< -o $$@
+$(1)/obj/tests/%.o: tests/%.c | $(INCS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(2) -I$(SRC)/lib -Itests -MMD -MP -c $$< -o $$@
+$(1)/lib/libbook.a: $(LIB_SRCS:%.c=$(1)/obj/%.o)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/lib/libchapters.a: $(CHAP_SRCS:%.c=$(1)/obj/%.o)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(TESTS:%=$(1)/tests/%): $(1)/tests/%: $(1)/obj/tests/%.o $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$< $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a $$(TESTLIBS) $$(LDLIBS)
+-include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
+endef
+
+# $(1) = build root, $(2) = extra flags, $(3) = the source with main()
+define program
+$(1)/bin/$(call progname,$(3)): $(1)/obj/$(3:.c=.o) $(1)/lib/libchapters.a $(1)/lib/libbook.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(2) -o $$@ $$^ $$(LDLIBS)
+endef
+
+$(eval $(call variant,build,))
+$(eval $(call variant,build/asan,$(ASAN)))
+$(foreach m,$(MAIN_SRCS),$(eval $(call program,build,,$(m))))
+$(foreach m,$(MAIN_SRCS),$(eval $(call program,build/asan,$(ASAN),$(m))))
+
+# An HTML template becomes a C string literal, one "…\n" per line.
+$(SRC)/%.html.inc: $(SRC)/%.html
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< >$@
+
+programs: build/lib/libbook.a build/asan/lib/libbook.a build/lib/libchapters.a \
+          $(PROGS:%=build/bin/%) $(PROGS:%=build/asan/bin/%)
+
+tests-built: $(TESTS:%=build/tests/%) $(TESTS:%=build/asan/tests/%) programs
+
+# ---------------------------------------------------------------- weave
+FIGS := $(patsubst book/figures/%.dot,%,$(wildcard book/figures/*.dot))
+book: build/book.html build/book.pdf
+
+build/figures/%.svg: book/figures/%.dot | build/.deps
+	@mkdir -p $(@D)
+	dot -Tsvg $< -o $@
+build/figures/%.pdf: book/figures/%.dot | build/.deps
+	@mkdir -p $(@D)
+	dot -Tpdf $< -o $@
+
+build/book.md: $(CHAPTERS) book/tools/nw2md.pl | build/.deps
+	/usr/lib/noweb/markup $(CHAPTERS) | perl book/tools/nw2md.pl >$@
+
+PANDOC := pandoc -f markdown+smart --metadata-file=book/metadata.yaml --number-sections \
+          --toc --toc-depth=2 --resource-path=build:book
+
+build/book.html: build/book.md book/book.css book/metadata.yaml book/tools/linkify.pl $(FIGS:%=build/figures/%.svg)
+	$(PANDOC) -t html5 -s --self-contained --css=book/book.css \
+	  --default-image-extension=svg --highlight-style=tango $< -o build/book.raw.html
+	perl book/tools/linkify.pl html <build/book.raw.html >$@
+
+build/book.pdf: build/book.md book/header.tex book/metadata.yaml book/tools/linkify.pl $(FIGS:%=build/figures/%.pdf)
+	@mkdir -p build/latex
+	$(PANDOC) -t latex -s --top-level-division=chapter --include-in-header=book/header.tex \
+	  --default-image-extension=pdf --highlight-style=tango $< -o build/latex/book.raw.tex
+	perl book/tools/linkify.pl latex <build/latex/book.raw.tex >build/latex/book.tex
+	cd build/latex && for pass in 1 2 3; do \
+	  TEXINPUTS=.:../../book:../: xelatex -interaction=nonstopmode -halt-on-error book.tex >/dev/null \
+	    || { tail -40 book.log; exit 1; }; \
+	done
+	@if grep -n 'Missing character' build/latex/book.log; then \
+	  echo "book.pdf: в шрифте нет глифов для символов выше — XeLaTeX выбросил бы их молча"; exit 1; fi
+	cp build/latex/book.pdf $@
+
+# ---------------------------------------------------------------- test
+check: | build/.deps
+	./tangle.sh --check
+
+test: check tests-built book
+	tests/run.sh
+
+bench: programs
+	@mkdir -p build/bench
+	@for b in tests/bench/*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; BOOK_BIN=build/bin $$b; done
+
+clean:
+	rm -rf build

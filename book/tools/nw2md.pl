@@ -1,0 +1,160 @@
+#!/usr/bin/perl
+# nw2md.pl — the weave filter: noweb's markup stream (markup book/*.nw) in,
+# Pandoc Markdown out.
+#
+# Prose passes through as it is (it is Markdown already). Each code chunk
+# becomes a titled, anchored block:
+#
+#   1.3 ⟨Принять подключение 1.2⟩+≡        1.3 is this chunk's own label
+#   ~~~ {.c}                               (chapter.number), 1.2 is the label
+#   … ⟨Другой фрагмент 1.5⟩ …              of the chunk's first definition
+#   ~~~
+#   Используется в 1.1 · ← пред. 1.2 · продолжение → 1.7 · Определяет: x
+#
+# A chunk use inside code stays a plain ⟨name label⟩ token; linkify.pl turns
+# it into a link after pandoc has highlighted the code. At the end come two
+# indices: of chunks and of identifiers declared with "@ %def".
+use strict;
+use warnings;
+use utf8;
+binmode STDIN, ':utf8'; binmode STDOUT, ':utf8';
+
+my @items;          # {docs => text} or a chunk hash
+my ($chapter, $k) = (0, 0);
+my ($cur, $in_quote);
+
+while (<STDIN>) {
+    chomp;
+    my ($kw, $rest) = /^\@(\S+)(?: (.*))?$/ or next;
+    $rest //= '';
+    if ($kw eq 'file') {
+        ($chapter) = $rest =~ m{(?:^|/)(\d+)-} or die "nw2md: $rest: имя главы должно начинаться с NN-\n";
+        $chapter += 0; $k = 0;
+        push @items, { docs => "\n" };
+    } elsif ($kw eq 'begin' && $rest =~ /^code/) {
+        $k++;
+        $cur = { chapter => $chapter, label => "$chapter.$k", anchor => "nw-$chapter-$k",
+                 code => [], defs => [] };
+        push @items, $cur;
+    } elsif ($kw eq 'begin') {
+        $cur = { docs => '' };
+        push @items, $cur;
+    } elsif ($kw eq 'end') {
+        $cur = undef;
+    } elsif ($kw eq 'defn') {
+        $cur->{name} = $rest;
+    } elsif (!$cur) {
+        next;
+    } elsif (exists $cur->{docs}) {
+        if    ($kw eq 'text')     { $cur->{docs} .= $rest; }
+        elsif ($kw eq 'nl')       { $cur->{docs} .= "\n"; }
+        elsif ($kw eq 'quote')    { $cur->{docs} .= '`'; }
+        elsif ($kw eq 'endquote') { $cur->{docs} .= '`'; }
+        elsif ($kw eq 'use')      { $cur->{docs} .= "⟨$rest⟩"; }
+    } else {
+        if    ($kw eq 'text') { push @{ $cur->{code} }, [text => $rest]; }
+        elsif ($kw eq 'nl')   { push @{ $cur->{code} }, [nl => '']; }
+        elsif ($kw eq 'use')  { push @{ $cur->{code} }, [use => $rest]; }
+        elsif ($kw eq 'index' && $rest =~ /^defn (\S+)/) { push @{ $cur->{defs} }, $1; }
+    }
+}
+
+# ---- cross references
+my @chunks = grep { exists $_->{name} } @items;
+my (%defs, %used_in, %def_ident, %ident_uses);
+for my $c (@chunks) {
+    push @{ $defs{ $c->{name} } }, $c;
+    for my $t (@{ $c->{code} }) {
+        next unless $t->[0] eq 'use';
+        my $list = $used_in{ $t->[1] } //= [];
+        push @$list, $c unless grep { $_ == $c } @$list;
+    }
+    $def_ident{$_} //= $c for @{ $c->{defs} };
+}
+for my $c (@chunks) {
+    my %seen;
+    for my $t (@{ $c->{code} }) {
+        next unless $t->[0] eq 'text';
+        for my $id ($t->[1] =~ /\b([A-Za-z_]\w*)\b/g) {
+            next unless $def_ident{$id} && !$seen{$id}++;
+            next if grep { $_ eq $id } @{ $c->{defs} };
+            push @{ $ident_uses{$id} }, $c;
+        }
+    }
+}
+# The language of a chunk is the language of the file (root) it ends up in.
+my %lang_of_ext = (c => 'c', h => 'c', html => 'html', sh => 'bash');
+my %lang;
+for my $root (grep { !$used_in{$_} } keys %defs) {
+    my ($ext) = $root =~ /\.(\w+)$/;
+    my $lang = $lang_of_ext{ $ext // '' } // 'c';
+    my @todo = ($root);
+    while (defined(my $n = shift @todo)) {
+        next if $lang{$n};
+        $lang{$n} = $lang;
+        for my $c (@{ $defs{$n} || [] }) {
+            push @todo, map { $_->[1] } grep { $_->[0] eq 'use' } @{ $c->{code} };
+        }
+    }
+}
+
+# ---- output helpers
+sub md_escape {   # chunk names are plain text: escape Markdown, keep [[code]]
+    my ($s) = @_;
+    my @parts = split /(\[\[.*?\]\])/, $s;
+    return join '', map {
+        /^\[\[(.*)\]\]$/ ? "`$1`" : do { (my $t = $_) =~ s/([\\`*_{}\[\]()#+\-.!<>|~^\$"'])/\\$1/g; $t }
+    } @parts;
+}
+sub chunk_link { my ($c) = @_; return "[$c->{label}](#$c->{anchor})"; }
+sub first_label { my ($name) = @_; return $defs{$name} ? $defs{$name}[0]{label} : '??'; }
+sub links { return join ', ', map { chunk_link($_) } @_; }
+
+sub emit_chunk {
+    my ($c) = @_;
+    my $name = $c->{name};
+    my $all = $defs{$name};
+    my ($i) = grep { $all->[$_] == $c } 0 .. $#$all;
+    my $sign = $i ? '+≡' : '≡';
+    my $out = "::: {.nwchunk}\n";
+    $out .= "[**$c->{label}**]{#$c->{anchor} .nwtag} [⟨" . md_escape($name)
+          . ' ' . first_label($name) . "⟩$sign]{.nwtitle}\n\n";
+    my $code = '';
+    for my $t (@{ $c->{code} }) {
+        if    ($t->[0] eq 'text') { $code .= $t->[1]; }
+        elsif ($t->[0] eq 'nl')   { $code .= "\n"; }
+        else                      { $code .= "⟨$t->[1] " . first_label($t->[1]) . '⟩'; }
+    }
+    $code =~ s/^\n//;        # the newline right after <<name>>=
+    $code =~ s/\n*\z/\n/;
+    my $lang = $lang{$name} // 'c';
+    $out .= "~~~~~~~~ {.$lang .nwcode}\n$code~~~~~~~~\n\n";
+    my @note;
+    push @note, "Корневой фрагмент: файл `generated/$name`" unless $used_in{$name};
+    push @note, 'Используется в ' . links(@{ $used_in{$name} }) if $used_in{$name};
+    push @note, '← пред. ' . chunk_link($all->[$i - 1]) if $i;
+    push @note, 'продолжение → ' . chunk_link($all->[$i + 1]) if $i < $#$all;
+    push @note, 'Определяет: ' . join(', ', map { "`$_`" } @{ $c->{defs} }) if @{ $c->{defs} };
+    $out .= "::: {.nwnote}\n" . join(' · ', @note) . ".\n:::\n" if @note;
+    return $out . ":::\n";
+}
+
+for my $item (@items) {
+    print exists $item->{docs} ? $item->{docs} : "\n" . emit_chunk($item) . "\n";
+}
+
+# ---- indices
+sub by_name { return sort { lc($a) cmp lc($b) } @_; }
+print "\n# Указатель фрагментов {#index-chunks .unnumbered}\n\n";
+for my $name (by_name(keys %defs)) {
+    my $line = "- ⟨" . md_escape($name) . "⟩: " . links(@{ $defs{$name} });
+    $line .= '; используется в ' . links(@{ $used_in{$name} }) if $used_in{$name};
+    $line .= '; корневой фрагмент' unless $used_in{$name};
+    print "$line.\n";
+}
+print "\n# Указатель идентификаторов {#index-identifiers .unnumbered}\n\n";
+for my $id (by_name(keys %def_ident)) {
+    my $line = "- `$id`: определён в " . chunk_link($def_ident{$id});
+    $line .= '; используется в ' . links(@{ $ident_uses{$id} }) if $ident_uses{$id};
+    print "$line.\n";
+}

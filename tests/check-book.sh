@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The woven book is whole: every internal link of the HTML has its anchor,
+# every chunk use inside code is a link to its definition (in the HTML and in
+# the PDF's LaTeX), no use points to an undefined chunk, and the PDF was set
+# without a single dropped glyph.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+html=build/book.html tex=build/latex/book.tex md=build/book.md
+for f in $html $tex $md build/book.pdf build/latex/book.log; do
+  [ -s "$f" ] || { echo "нет $f: сначала make book"; exit 1; }
+done
+fail=0
+
+perl -CSD -ne '
+  $ids{$1} = 1 while /\bid="([^"]+)"/g;
+  push @refs, $1 while /href="#([^"]+)"/g;
+  END {
+    my @bad = grep { !$ids{$_} } @refs;
+    print "HTML: ссылка на несуществующий якорь #$_\n" for @bad;
+    printf "HTML: %d внутренних ссылок, все ведут к якорям\n", scalar @refs unless @bad;
+    exit(@bad ? 1 : 0);
+  }' "$html" || fail=1
+
+# uses written by nw2md.pl: ⟨name N.M⟩ inside code blocks of book.md
+uses=$(perl -CSD -ne '$in = !$in if /^~~~~~~~/; $n++ while $in && /⟨[^⟨⟩]*\s\d+\.\d+⟩/g; END { print $n // 0 }' "$md")
+html_links=$(grep -o 'class="nwref" href="#nw-[0-9]*-[0-9]*"' "$html" | wc -l)
+tex_links=$(grep -o '\\hyperlink{nw-[0-9]*-[0-9]*}{\\NormalTok{⟨' "$tex" | wc -l)
+echo "употреблений фрагментов в коде: $uses; ссылок в HTML: $html_links; в LaTeX: $tex_links"
+[ "$uses" -eq "$html_links" ] || { echo "HTML: не каждое употребление фрагмента стало ссылкой"; fail=1; }
+[ "$uses" -eq "$tex_links" ] || { echo "PDF: не каждое употребление фрагмента стало ссылкой"; fail=1; }
+if grep -n '??⟩' "$md"; then echo "употребление неопределённого фрагмента"; fail=1; fi
+if grep -n 'Missing character' build/latex/book.log; then echo "PDF: XeLaTeX выбросил глифы"; fail=1; fi
+pages=$(pdfinfo build/book.pdf | sed -n 's/^Pages: *//p')
+echo "PDF: $pages страниц"
+pdftotext build/book.pdf - | grep -q 'Асинхронность с нуля на C' || { echo "PDF: нет заглавия в тексте"; fail=1; }
+exit $fail
