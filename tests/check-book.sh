@@ -11,7 +11,7 @@ for f in $html $tex $md build/book.pdf build/latex/book.log; do
 done
 fail=0
 
-perl -CSD -ne '
+perl -CSD -Mutf8 -ne '
   $ids{$1} = 1 while /\bid="([^"]+)"/g;
   push @refs, $1 while /href="#([^"]+)"/g;
   END {
@@ -22,7 +22,7 @@ perl -CSD -ne '
   }' "$html" || fail=1
 
 # uses written by nw2md.pl: ⟨name N.M⟩ inside code blocks of book.md
-uses=$(perl -CSD -ne '$in = !$in if /^~~~~~~~/; $n++ while $in && /⟨[^⟨⟩]*\s\d+\.\d+⟩/g; END { print $n // 0 }' "$md")
+uses=$(perl -CSD -Mutf8 -ne '$in = !$in if /^~~~~~~~/; $n++ while $in && /⟨[^⟨⟩]*\s\d+\.\d+⟩/g; END { print $n // 0 }' "$md")
 html_links=$(grep -o 'class="nwref" href="#nw-[0-9]*-[0-9]*"' "$html" | wc -l)
 tex_links=$(grep -o '\\hyperlink{nw-[0-9]*-[0-9]*}{\\NormalTok{⟨' "$tex" | wc -l)
 echo "употреблений фрагментов в коде: $uses; ссылок в HTML: $html_links; в LaTeX: $tex_links"
@@ -32,5 +32,5 @@ if grep -n '??⟩' "$md"; then echo "употребление неопредел
 if grep -n 'Missing character' build/latex/book.log; then echo "PDF: XeLaTeX выбросил глифы"; fail=1; fi
 pages=$(pdfinfo build/book.pdf | sed -n 's/^Pages: *//p')
 echo "PDF: $pages страниц"
-pdftotext build/book.pdf - | grep -q 'Асинхронность с нуля на C' || { echo "PDF: нет заглавия в тексте"; fail=1; }
+pdftotext build/book.pdf build/book.txt; grep -q 'Асинхронность с нуля на C' build/book.txt || { echo "PDF: нет заглавия в тексте"; fail=1; }
 exit $fail

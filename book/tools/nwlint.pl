@@ -17,7 +17,7 @@ my @errors;
 while (<STDIN>) {
     chomp;
     if    (/^\@file (.*)$/)   { $file = $1; $line = 1; }
-    elsif (/^\@nl$/)          { $line++; }
+    elsif (/^\@(?:index )?nl$/) { $line++; }
     elsif (/^\@begin code/)   { $current = undef; }
     elsif (/^\@defn (.*)$/)   {
         $current = $1;
