@@ -1,0 +1,96 @@
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw.
+Не редактируйте его: правьте главу и запустите ./tangle.sh. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "net.h"
+#include "views.h"
+
+enum { WEBAPP_DEFAULT_PORT = 5000, PRINT_MAX = 1024 };
+
+static void print_like_python_bytes(const char *p, size_t n)
+{
+    size_t shown = n < PRINT_MAX ? n : PRINT_MAX;
+    fputs("b'", stdout);
+    for (size_t i = 0; i < shown; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\\' || c == '\'')
+            printf("\\%c", c);
+        else if (c == '\n' || c == '\r' || c == '\t')
+            printf("\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+        else if (c >= 0x20 && c < 0x7f)
+            putchar(c);
+        else
+            printf("\\x%02x", c);
+    }
+    puts("'");
+    if (shown < n)
+        printf("(%zu more bytes not shown)\n", n - shown);
+}
+static void serve_client(int fd)
+{
+    char peer[NET_PEER_NAME_MAX], head[HTTP_HEAD_MAX];
+    struct http_reply reply = {400, NULL, "request head is too long"};
+    net_peer_name(fd, peer, sizeof peer);
+    ssize_t n = http_read_head(fd, head, sizeof head);
+    if (n == 0 || (n < 0 && n != -E2BIG)) {
+        printf("%s left without a request%s%s\n", peer, n < 0 ? ": " : "",
+               n < 0 ? strerror((int)-n) : "");
+        close(fd);
+        return;
+    }
+    size_t len = n < 0 ? sizeof head - 1 : (size_t)n;
+    print_like_python_bytes(head, len);
+    printf("%s\n", peer);
+    if (n > 0)
+        http_route_request(webapp_routes, head, len, &reply);
+    int rc = http_send_reply(fd, &reply);
+    if (rc < 0)
+        fprintf(stderr, "send reply to %s: %s\n", peer, strerror(-rc));
+    else
+        printf("-> %d %s\n", reply.status, http_reason(reply.status));
+    net_close_after_reply(fd);
+}
+static int accept_error_is_transient(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+static int serve_forever(int listen_fd)
+{
+    while (!net_stop_requested()) {
+        int fd = net_accept(listen_fd);
+        if (fd == -EINTR)
+            break;
+        if (fd < 0) {
+            fprintf(stderr, "accept: %s\n", strerror(-fd));
+            if (!accept_error_is_transient(-fd))
+                return 1;
+            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+            continue;
+        }
+        serve_client(fd);
+    }
+    return 0;
+}
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int port = net_port_from_args(argc, argv, WEBAPP_DEFAULT_PORT);
+    if (port < 0)
+        return 2;
+    if (net_catch_stop_signals() < 0)
+        return 1;
+    int listen_fd = net_listen("127.0.0.1", port);
+    if (listen_fd < 0)
+        return 1;
+    printf("Serving on http://127.0.0.1:%d/ (Ctrl+C to stop)\n", port);
+    int rc = serve_forever(listen_fd);
+    close(listen_fd);
+    printf("Stopped.\n");
+    return rc;
+}

@@ -1,0 +1,47 @@
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw.
+Не редактируйте его: правьте главу и запустите ./tangle.sh. */
+#ifndef NET_H
+#define NET_H
+
+#include <stddef.h>
+
+/* Длина буфера, в который net_peer_name пишет адрес клиента. */
+enum { NET_PEER_NAME_MAX = 64 };
+
+/* Слушающий TCP-сокет на host:port (host — IPv4-адрес вроде "127.0.0.1",
+ * "localhost" или NULL для всех адресов): socket, SO_REUSEADDR, bind,
+ * listen. Возвращает дескриптор или -errno; что именно не удалось,
+ * печатает в stderr. */
+int net_listen(const char *host, int port);
+
+/* Порт из "--port N" (или "--port=N"), иначе из переменной окружения PORT,
+ * иначе default_port. Неверное значение: сообщение в stderr и -EINVAL. */
+int net_port_from_args(int argc, char **argv, int default_port);
+
+/* Отправить все len байтов, повторяя send после частичной записи и EINTR.
+ * Флаг MSG_NOSIGNAL: ушедший клиент даёт -EPIPE, а не смерть процесса
+ * от SIGPIPE. Возвращает 0 или -errno. Для блокирующих сокетов. */
+int net_send_all(int fd, const void *buf, size_t len);
+
+/* Адрес собеседника в виде, в каком его печатает Python:
+ * "('127.0.0.1', 54321)". Пишет в buf (cap байтов) и возвращает buf. */
+const char *net_peer_name(int fd, char *buf, size_t cap);
+/* accept() на слушающем сокете; повторяет его после ECONNABORTED (клиент
+ * ушёл, не дождавшись) и после EINTR, если остановку не просили.
+ * Возвращает дескриптор клиентского сокета или -errno (-EINTR: пора
+ * останавливаться). */
+int net_accept(int listen_fd);
+
+/* Закрыть соединение после ответа так, чтобы ответ дошёл: shutdown на
+ * запись, дочитать и выбросить то, что клиент ещё шлёт (не больше 64 КиБ
+ * и не дольше секунды), close. Возвращает 0 или -errno от close. */
+int net_close_after_reply(int fd);
+
+/* SIGINT и SIGTERM только взводят флаг (и прерывают блокирующий вызов с
+ * EINTR), SIGPIPE игнорируется. Возвращает 0 или -errno. */
+int net_catch_stop_signals(void);
+
+/* 1, если пришёл SIGINT или SIGTERM, иначе 0. */
+int net_stop_requested(void);
+
+#endif
