@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include "net.h"
 
 static int listen_failed(const char *step, const char *host, int port, int fd)
@@ -178,4 +179,11 @@ int net_close_after_reply(int fd)
         drained += (size_t)n;
     }
     return close(fd) < 0 ? -errno : 0;
+}
+int net_set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -errno;
+    return 0;
 }

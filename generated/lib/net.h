@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #ifndef NET_H
 #define NET_H
@@ -43,5 +43,9 @@ int net_catch_stop_signals(void);
 
 /* 1, если пришёл SIGINT или SIGTERM, иначе 0. */
 int net_stop_requested(void);
+/* Перевести дескриптор в неблокирующий режим (O_NONBLOCK): recv, send
+ * и accept, которым нечего делать, сразу возвращают -1 с EAGAIN вместо
+ * того, чтобы ждать. Возвращает 0 или -errno. */
+int net_set_nonblocking(int fd);
 
 #endif
