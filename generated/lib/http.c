@@ -88,6 +88,10 @@ static int split_fields(const char *line, size_t len, const char *field[3],
     for (size_t i = 0; i <= len; i++) {
         if (i < len && line[i] != ' ')
             continue;
+        if (i == start) {
+            *why = "empty field (two spaces in a row?)";
+            return -1;
+        }
         if (k == 3) {
             *why = "too many spaces in request line";
             return -1;
@@ -100,11 +104,6 @@ static int split_fields(const char *line, size_t len, const char *field[3],
         *why = count_error[k - 1];
         return -1;
     }
-    for (k = 0; k < 3; k++)
-        if (field_len[k] == 0) {
-            *why = "empty field (two spaces in a row?)";
-            return -1;
-        }
     return 0;
 }
 static int check_fields(const char *f[3], const size_t n[3], const char **why)
