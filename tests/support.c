@@ -144,7 +144,8 @@ int sup_stop(pid_t pid, int timeout_ms)
     if (pid <= 0)
         return -1;
     kill(pid, SIGTERM);
-    long long deadline = sup_now_ms() + timeout_ms;
+    long long start = sup_now_ms(), deadline = start + timeout_ms;
+    long long next_term = start + 250;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
@@ -158,6 +159,10 @@ int sup_stop(pid_t pid, int timeout_ms)
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
             }
             return -1;
+        }
+        if (sup_now_ms() >= next_term) {
+            kill(pid, SIGTERM);
+            next_term += 250;
         }
         sup_sleep_ms(5);
     }

@@ -23,7 +23,7 @@ static void report_end(const char *call, int err)
 static void talk_to_client(int fd)
 {
     char buf[BLOCKING_RECV_MAX];
-    for (;;) {
+    while (!net_stop_requested()) {
         puts("Before .recv()");
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n < 0 && errno == EINTR && !net_stop_requested())

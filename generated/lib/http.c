@@ -28,6 +28,8 @@ ssize_t http_read_head(int fd, char *buf, size_t cap)
         return -E2BIG;
     buf[0] = '\0';
     while (used + 1 < cap) {
+        if (net_stop_requested())
+            return -EINTR;
         ssize_t n = recv(fd, buf + used, cap - 1 - used, 0);
         if (n < 0 && errno == EINTR && !net_stop_requested())
             continue;

@@ -121,6 +121,8 @@ const char *net_peer_name(int fd, char *buf, size_t cap)
 int net_accept(int listen_fd)
 {
     for (;;) {
+        if (net_stop_requested())
+            return -EINTR;
         int fd = accept(listen_fd, NULL, NULL);
         if (fd >= 0)
             return fd;
