@@ -1,0 +1,208 @@
+/* Этот файл извлечён (tangle) из книги: book/05-generators.nw book/06-coroutines.nw book/07-delegation.nw.
+Не редактируйте его: правьте главу и запустите ./tangle.sh. */
+#include "gen.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+gen_error gen_err(int code, const char *fmt, ...)
+{
+    gen_error e = {.code = code};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
+    va_end(ap);
+    if (code == 0) {
+        char was[GEN_MSG_MAX];
+        memcpy(was, e.msg, sizeof was);
+        e.code = GEN_ENOCODE;
+        snprintf(e.msg, sizeof e.msg, "error with code 0: %.70s", was);
+    }
+    return e;
+}
+
+static gen_status fail(gen_result *r, gen_error e)
+{
+    r->status = GEN_FAILED;
+    r->error = e;
+    return GEN_FAILED;
+}
+
+static gen_status done(gen_result *r, gen_status s, gen_value v)
+{
+    r->status = s;
+    r->value = v;
+    return s;
+}
+
+void gen__misuse(const gen *g, const char *what, const char *file, int line)
+{
+    fprintf(stderr, "%s:%d: generator %p: %s\n", file, line, (const void *)g, what);
+    abort();
+}
+void gen__set_err(gen *g, const gen_error *e)
+{
+    if (e->code == 0)
+        g->err = gen_err(0, "%s", e->msg);
+    else
+        g->err = *e;
+}
+
+void gen__catch(gen *g, gen_error *into)
+{
+    if (g->err.code == 0) {
+        into->code = 0;
+        return;
+    }
+    *into = g->err;
+    g->err.code = 0;
+}
+gen *gen_new(gen_body *body, const void *init, size_t size)
+{
+    gen *g = calloc(1, sizeof *g + size);
+    if (g == NULL)
+        return NULL;
+    g->body = body;
+    g->state = GEN_CREATED;
+    if (init != NULL)
+        memcpy(g->locals, init, size);
+    return g;
+}
+
+gen_state gen_get_state(const gen *g) { return g->state; }
+void gen_free(gen *g)
+{
+    if (g == NULL)
+        return;
+    if (g->state == GEN_RUNNING)
+        gen__misuse(g, "gen_free of a running generator", __FILE__, __LINE__);
+    if (g->state == GEN_SUSPENDED) {
+        gen_result r;
+        if (gen_close(g, &r) == GEN_FAILED)
+            fprintf(stderr, "gen_free: closing generator %p failed: %s\n",
+                    (void *)g, r.error.msg);
+    }
+    free(g);
+}
+static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_result *r)
+{
+    switch (g->state) {
+    case GEN_RUNNING:
+        return fail(r, gen_err(GEN_ERUNNING, "generator already running"));
+    case GEN_CLOSED:
+        if (thrown != NULL)
+            return fail(r, *thrown);
+        return done(r, GEN_RETURNED, gen_none());
+    case GEN_CREATED:
+        if (thrown != NULL) {
+            g->state = GEN_CLOSED;
+            return fail(r, *thrown);
+        }
+        if (in.kind != GEN_NONE)
+            return fail(r, gen_err(GEN_ESENDNEW,
+                                   "can't send a value to a just-created generator"));
+        break;
+    case GEN_SUSPENDED:
+        break;
+    }
+    g->state = GEN_RUNNING;
+    g->in = in;
+    if (thrown != NULL)
+        gen__set_err(g, thrown);
+    for (;;) {
+        if (g->sub != NULL) {
+            gen *sub = g->sub;
+            gen_result sr;
+            if (g->err.code == GEN_EXIT) {
+                g->sub = NULL;
+                if (gen_close(sub, &sr) == GEN_FAILED)
+                    g->err = sr.error;
+            } else {
+                gen_status s;
+                if (g->err.code != 0) {
+                    s = resume(sub, gen_none(), &g->err, &sr);
+                    g->err.code = 0;
+                } else {
+                    s = resume(sub, g->in, NULL, &sr);
+                }
+                if (s == GEN_YIELDED) {
+                    g->state = GEN_SUSPENDED;
+                    return done(r, GEN_YIELDED, sr.value);
+                }
+                g->sub = NULL;
+                if (s == GEN_RETURNED)
+                    g->in = sr.value;
+                else
+                    g->err = sr.error;
+            }
+        }
+        int signal = g->body(g);
+        if (signal == GEN__YIELD) {
+            g->state = GEN_SUSPENDED;
+            return done(r, GEN_YIELDED, g->out);
+        }
+        if (signal == GEN__DELEGATE) {
+            g->in = gen_none();
+            if (g->sub == NULL)
+                g->err = gen_err(GEN_ENOSUB, "yield from a NULL generator");
+            continue;
+        }
+        g->state = GEN_CLOSED;
+        if (g->err.code != 0) {
+            gen_error e = g->err;
+            g->err.code = 0;
+            return fail(r, e);
+        }
+        return done(r, GEN_RETURNED, g->ret);
+    }
+}
+gen_status gen_next(gen *g, gen_result *r)
+{
+    gen_result tmp;
+    return resume(g, gen_none(), NULL, r != NULL ? r : &tmp);
+}
+gen_status gen_send(gen *g, gen_value v, gen_result *r)
+{
+    gen_result tmp;
+    return resume(g, v, NULL, r != NULL ? r : &tmp);
+}
+
+gen_status gen_throw(gen *g, const gen_error *e, gen_result *r)
+{
+    gen_result tmp;
+    return resume(g, gen_none(), e, r != NULL ? r : &tmp);
+}
+gen_status gen_close(gen *g, gen_result *r)
+{
+    gen_result tmp;
+    if (r == NULL)
+        r = &tmp;
+    if (g->state == GEN_CREATED || g->state == GEN_CLOSED) {
+        g->state = GEN_CLOSED;
+        return done(r, GEN_RETURNED, gen_none());
+    }
+    gen_error e = gen_err(GEN_EXIT, "generator exit");
+    gen_status s = resume(g, gen_none(), &e, r);
+    if (s == GEN_YIELDED)
+        return fail(r, gen_err(GEN_EIGNORED, "generator ignored GEN_EXIT"));
+    if (s == GEN_FAILED && r->error.code == GEN_EXIT)
+        return done(r, GEN_RETURNED, gen_none());
+    return s;
+}
+gen *gen_prime(gen *g, gen_result *r)
+{
+    gen_result tmp;
+    if (r == NULL)
+        r = &tmp;
+    if (g == NULL) {
+        fail(r, gen_err(-ENOMEM, "gen_prime: no generator (out of memory?)"));
+        return NULL;
+    }
+    if (gen_next(g, r) == GEN_YIELDED)
+        return g;
+    gen_free(g);
+    return NULL;
+}

@@ -1,0 +1,134 @@
+/* tests/bench/generators.c — what a generator switch costs (make bench).
+ * Not a test: prints TSV lines "name<TAB>value<TAB>unit" for generators.sh.
+ *   resume+yield of a gen.h generator (gen_next into a counting body)
+ *   the same through a 3-deep yield-from chain
+ *   a ucontext round trip (swapcontext there and back)
+ *   memory per suspended generator (RSS growth over many) */
+#define _GNU_SOURCE
+#include "gen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+struct counter { long long i; };
+
+static int counter_body(gen *g)
+{
+    struct counter *f = gen_locals(g);
+    GEN_BEGIN(g);
+    for (;;) {
+        f->i++;
+        GEN_YIELD(g, gen_int(f->i));
+    }
+    GEN_END(g);
+}
+
+struct relay { gen *sub; };
+
+static int relay_body(gen *g)
+{
+    struct relay *f = gen_locals(g);
+    GEN_BEGIN(g);
+    GEN_YIELD_FROM(g, f->sub);
+    GEN_END(g);
+}
+
+static double bench_gen(long n, int depth)
+{
+    gen *chain[8];
+    chain[0] = gen_new(counter_body, NULL, sizeof(struct counter));
+    for (int d = 1; d < depth; d++)
+        chain[d] = gen_new(relay_body, &(struct relay){chain[d - 1]}, sizeof(struct relay));
+    gen *top = chain[depth - 1];
+    gen_result r;
+    long long sum = 0;
+    double t0 = now_ns();
+    for (long k = 0; k < n; k++) {
+        gen_next(top, &r);
+        sum += r.value.i;
+    }
+    double t1 = now_ns();
+    if (sum == 42)
+        puts("");
+    for (int d = depth - 1; d >= 0; d--)
+        gen_free(chain[d]);
+    return (t1 - t0) / n;
+}
+
+static ucontext_t main_ctx, coro_ctx;
+static volatile long long shared;
+
+static void coro_fn(void)
+{
+    for (;;) {
+        shared++;
+        swapcontext(&coro_ctx, &main_ctx);
+    }
+}
+
+static double bench_ucontext(long n, size_t stack)
+{
+    char *st = malloc(stack);
+    getcontext(&coro_ctx);
+    coro_ctx.uc_stack.ss_sp = st;
+    coro_ctx.uc_stack.ss_size = stack;
+    coro_ctx.uc_link = &main_ctx;
+    makecontext(&coro_ctx, coro_fn, 0);
+    double t0 = now_ns();
+    for (long k = 0; k < n; k++)
+        swapcontext(&main_ctx, &coro_ctx);
+    double t1 = now_ns();
+    free(st);
+    return (t1 - t0) / n;
+}
+
+static long rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return -1;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = -1;
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static double bench_memory(long n)
+{
+    gen **all = malloc(n * sizeof *all);
+    long before = rss_bytes();
+    for (long k = 0; k < n; k++) {
+        all[k] = gen_new(counter_body, NULL, sizeof(struct counter));
+        gen_next(all[k], NULL);
+    }
+    long after = rss_bytes();
+    for (long k = 0; k < n; k++)
+        gen_free(all[k]);
+    free(all);
+    return (double)(after - before) / n;
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 20000000;
+    bench_gen(n / 10, 1); /* warm up */
+    printf("gen_resume_yield\t%.2f\tns\n", bench_gen(n, 1));
+    printf("gen_resume_yield_depth3\t%.2f\tns\n", bench_gen(n, 3));
+    printf("ucontext_round_trip\t%.2f\tns\n", bench_ucontext(n / 4, 64 * 1024));
+    printf("gen_struct_size\t%zu\tbytes\n", sizeof(gen) + sizeof(struct counter));
+    printf("gen_memory_per_suspended\t%.1f\tbytes\n", bench_memory(200000));
+    printf("ucontext_stack_per_coroutine\t%d\tbytes\n", 64 * 1024);
+    return 0;
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tests/bench/generators.sh — the price of a generator switch (make bench).
+# Ours (lib/gen.c, chapters 5-7) next to a ucontext switch and a CPython
+# generator's next(), in the same run; memory per suspended generator.
+# Raw data: build/bench/generators.tsv. Not a test: nothing is asserted.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+out=build/bench
+mkdir -p "$out"
+bin=$out/bench-generators
+tsv=$out/generators.tsv
+n=${BENCH_N:-20000000}
+
+${CC:-gcc} -std=c11 -O2 -Wall -Wextra -Werror -Igenerated/lib \
+  tests/bench/generators.c generated/lib/gen.c -o "$bin"
+
+"$bin" "$n" >"$tsv.tmp"
+
+py=none
+if command -v python3 >/dev/null; then
+  py=$(python3 -V 2>&1 | cut -d' ' -f2)
+  python3 - "$((n / 10))" >>"$tsv.tmp" <<'PY'
+import sys, timeit, tracemalloc
+n = int(sys.argv[1])
+def counter():
+    i = 0
+    while True:
+        i += 1
+        yield i
+g = counter()
+nx = next
+t = min(timeit.repeat(lambda: None, number=1, repeat=1))  # warm the timer
+t = min(timeit.repeat("nx(g)", globals={"nx": nx, "g": g}, number=n, repeat=3))
+print(f"python_next\t{t / n * 1e9:.2f}\tns")
+def relay(sub):
+    yield from sub
+g3 = relay(relay(counter()))
+t = min(timeit.repeat("nx(g)", globals={"nx": nx, "g": g3}, number=n, repeat=3))
+print(f"python_next_depth3\t{t / n * 1e9:.2f}\tns")
+tracemalloc.start()
+k = 100000
+before = tracemalloc.get_traced_memory()[0]
+gens = [counter() for _ in range(k)]
+for x in gens:
+    next(x)
+after = tracemalloc.get_traced_memory()[0]
+print(f"python_memory_per_suspended\t{(after - before) / k:.1f}\tbytes")
+PY
+else
+  echo "python3 не найден: строка CPython пропущена" >&2
+fi
+mv "$tsv.tmp" "$tsv"
+
+val() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$tsv"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == 0) print "—"; else printf "%.1f×", b / a }'; }
+
+g=$(val gen_resume_yield); g3=$(val gen_resume_yield_depth3); u=$(val ucontext_round_trip)
+p=$(val python_next); p3=$(val python_next_depth3)
+echo "Переключение туда и обратно (возобновить + уступить), нс; $n повторов"
+printf '%-42s %10s %12s\n' "что" "нс" "к нашему"
+printf '%-42s %10s %12s\n' "генератор gen.h (gen_next + GEN_YIELD)" "$g" "1.0×"
+printf '%-42s %10s %12s\n' "gen.h через цепочку yield from глубины 3" "$g3" "$(ratio "$g" "$g3")"
+printf '%-42s %10s %12s\n' "ucontext: swapcontext туда и обратно" "$u" "$(ratio "$g" "$u")"
+if [ "$py" != none ]; then
+  printf '%-42s %10s %12s\n' "CPython $py: next(g)" "$p" "$(ratio "$g" "$p")"
+  printf '%-42s %10s %12s\n' "CPython $py: next через yield from ×3" "$p3" "$(ratio "$g" "$p3")"
+fi
+echo
+echo "Память на один приостановленный генератор, байт"
+printf '%-42s %10s\n' "gen.h: sizeof(gen) + кадр" "$(val gen_struct_size)"
+printf '%-42s %10s\n' "gen.h: рост RSS / число генераторов" "$(val gen_memory_per_suspended)"
+printf '%-42s %10s\n' "ucontext: стек (выбран нами)" "$(val ucontext_stack_per_coroutine)"
+[ "$py" != none ] && printf '%-42s %10s\n' "CPython $py (tracemalloc)" "$(val python_memory_per_suspended)"
+echo "Данные: $tsv"
