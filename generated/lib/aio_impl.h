@@ -20,6 +20,46 @@ struct aio_handle {
     unsigned char cancelled;
     unsigned char io;        /* принадлежит дескриптору: не освобождать */
 };
+enum { AIO_PENDING, AIO_FINISHED, AIO_CANCELLED };
+enum { AIO_FUTURE_MAGIC = 0x46757472 };  /* "Futr" */
+
+/* «Класс» Future: то, чем Task, gather и операции с сокетами отличаются
+   от простого Future. NULL в поле -- поведение базового Future. */
+struct aio_future_class {
+    const char *name;
+    int (*cancel)(aio_future *f, const char *msg);
+    void (*destroy)(aio_future *f);     /* освободить своё, не сам f */
+};
+
+struct aio_done_cb {
+    aio_done_callback *fn;
+    void *arg;
+    aio_future *fut;       /* пока колбэк в очереди: ссылка на Future */
+    int keep_arg;          /* arg -- Future, на который взята ссылка */
+    struct aio_done_cb *next;
+};
+
+struct aio_future {
+    unsigned magic;                    /* AIO_FUTURE_MAGIC */
+    const struct aio_future_class *cls;
+    aio_loop *loop;
+    int refs;
+    int state;                         /* AIO_PENDING... */
+    int retrieved;                     /* исход кто-то забрал */
+    gen_value result;
+    gen_error error;                   /* code != 0 -- ошибка */
+    struct aio_done_cb *callbacks;     /* ждут завершения, по порядку */
+    aio_handle *timer;                 /* таймер, который завершит f */
+};
+struct aio_task {
+    aio_future fut;             /* задача -- это Future: первое поле */
+    gen *coro;                  /* корутина, которую ведёт задача */
+    aio_future *waiter;         /* чего ждёт (своя ссылка) или NULL */
+    int must_cancel;            /* отмену просили, когда ждать было нечего */
+    int throw_next;             /* следующий шаг бросит next_error */
+    gen_error next_error;
+    struct aio_task *prev, *next;   /* список незавершённых задач цикла */
+};
 struct aio_io {
     aio_handle *reader, *writer;
 };
@@ -37,12 +77,25 @@ struct aio_loop {
     struct aio_io *io;               /* io[fd] */
     int nio;
     int running, stopping, closed;
-    int unused_tasks_placeholder;
+    struct aio_task *tasks;          /* незавершённые задачи */
+    size_t ntasks;
+    aio_future *current;             /* задача, чей шаг идёт сейчас */
     int sig_read_fd, sig_write_fd;   /* труба для сигналов */
     aio_handle sig[AIO_NSIG];        /* fn и arg обработчиков */
 };
 /* Ручка для очереди готовых с колбэком drop на случай закрытия цикла. */
 aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
                                 aio_callback *drop, void *arg);
+void aio__future_init(aio_future *f, aio_loop *loop,
+                      const struct aio_future_class *cls);
+int aio__future_cancel_base(aio_future *f, const char *msg);
+/* Колбэк, который держит ссылку на Future arg, пока не выполнится. */
+int aio__add_done_callback_ref(aio_future *f, aio_done_callback *fn,
+                               aio_future *arg);
+/* Уже занят ли fd операцией чтения (writer == 0) или записи. */
+int aio__io_busy(aio_loop *loop, int fd, int writer);
+/* Закрытие цикла: освободить корутины задач, которые так и не
+   завершились. */
+void aio__forget_tasks(aio_loop *loop);
 
 #endif

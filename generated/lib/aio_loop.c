@@ -214,6 +214,12 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_callback *fn,
     *slot = h;
     return 0;
 }
+int aio__io_busy(aio_loop *loop, int fd, int writer)
+{
+    struct aio_io *io = io_slot(loop, fd, 0);
+    return io != NULL && (writer ? io->writer : io->reader) != NULL;
+}
+
 static int remove_io(aio_loop *loop, int fd, int writer)
 {
     struct aio_io *io = io_slot(loop, fd, 0);
@@ -462,7 +468,6 @@ int aio_loop_new(aio_loop **out)
         free(loop);
         return rc;
     }
-    
     *out = loop;
     return 0;
 }
@@ -470,8 +475,10 @@ void aio_loop_free(aio_loop *loop)
 {
     if (loop == NULL || loop->running)
         return;
-    
+    if (loop->ntasks > 0)
+        aio_loop_shutdown(loop);     /* по-хорошему: отменить и дождаться */
     loop->closed = 1;
+    aio__forget_tasks(loop);         /* по-плохому: кто не успел */
     for (int signo = 1; signo < AIO_NSIG; signo++)
         aio_remove_signal_handler(loop, signo);
     if (loop->sig_read_fd >= 0) {
