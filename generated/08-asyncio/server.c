@@ -1,0 +1,103 @@
+/* Этот файл извлечён (tangle) из книги: book/03-select.nw book/08-asyncio.nw.
+Не редактируйте его: правьте главу и запустите ./tangle.sh. */
+#include "aio.h"
+#include "net.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+static void raise_open_files_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
+        rl.rlim_cur = 65536;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        perror("setrlimit(RLIMIT_NOFILE)");
+}
+static const char reply[] = "Hello world!\n";
+
+struct client {
+    aio_loop *loop;
+    int fd;
+    gen_value r;
+    gen_error err;
+    char buf[4096];
+};
+
+static int client_body(gen *g)
+{
+    struct client *f = gen_locals(g);
+    GEN_BEGIN(g);
+    for (;;) {
+        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf));
+        if (f->err.code != 0 || f->r.i == 0)
+            break;                     /* ошибка, отмена или клиент ушёл */
+        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_sendall(f->loop, f->fd, reply, sizeof reply - 1));
+        if (f->err.code != 0)
+            break;
+    }
+    if (f->err.code != 0 && f->err.code != AIO_ECANCELLED)
+        fprintf(stderr, "client fd %d: %s\n", f->fd, f->err.msg);
+    GEN_FINALLY(g);
+    close(f->fd);
+    GEN_END(g);
+}
+static gen *new_client(int fd, void *arg)
+{
+    char name[NET_PEER_NAME_MAX];
+    printf("Connection from: %s\n", net_peer_name(fd, name, sizeof name));
+    return gen_new(client_body, &(struct client){.loop = arg, .fd = fd},
+                   sizeof(struct client));
+}
+struct serve {
+    aio_loop *loop;
+    int port;
+    aio_server *srv;
+    aio_future *forever;
+    gen_value r;
+};
+
+static int serve_body(gen *g)
+{
+    struct serve *f = gen_locals(g);
+    int rc;
+    GEN_BEGIN(g);
+    rc = aio_start_server(f->loop, "127.0.0.1", f->port, new_client, f->loop, &f->srv);
+    if (rc < 0)
+        GEN_RAISE(g, rc, "cannot listen on 127.0.0.1:%d: %s", f->port, strerror(-rc));
+    printf("Serving on 127.0.0.1:%d\n", f->port);
+    f->forever = aio_future_new(f->loop);   /* его никто не завершит */
+    AIO_AWAIT_NEW(g, f->r, f->forever);     /* ждём отмены по сигналу */
+    GEN_FINALLY(g);
+    aio_server_close(f->srv);
+    GEN_END(g);
+}
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int port = net_port_from_args(argc, argv, 5001);
+    if (port < 0)
+        return 2;
+    raise_open_files_limit();
+    aio_loop *loop;
+    int rc = aio_loop_new(&loop);
+    if (rc < 0) {
+        fprintf(stderr, "aio_loop_new: %s\n", strerror(-rc));
+        return 1;
+    }
+    gen_result r;
+    rc = aio_run(loop, gen_new(serve_body, &(struct serve){.loop = loop, .port = port},
+                               sizeof(struct serve)), &r);
+    aio_loop_free(loop);
+    if (rc != 0 && rc != AIO_ECANCELLED) {
+        fprintf(stderr, "server: %s\n", r.error.msg);
+        return 1;
+    }
+    printf("Stopped.\n");
+    return 0;
+}
