@@ -131,7 +131,7 @@ static int conn_body(gen *g)
         {
             struct http_reply reply;
             http_route_request(webapp_routes, f->buf, f->head, &reply);
-            f->keep = reply.status == 200 && wants_keep_alive(f->buf, f->head);
+            f->keep = reply.status != 400 && wants_keep_alive(f->buf, f->head);
             int n = format_reply(f->out, &reply, f->keep);
             if (n < 0)
                 GEN_RAISE(g, -ENOSPC, "reply does not fit in %d bytes", OUT_MAX);

@@ -1,0 +1,201 @@
+/* Awaitable socket operations of chapter 8: accept, recv, sendall with
+ * partial writes, connect (success and refusal), one waiter per direction,
+ * cancellation unsubscribes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "aio.h"
+#include "net.h"
+#include "support.h"
+
+static int setup(void **state)
+{
+    aio_loop *loop;
+    if (aio_loop_new(&loop) != 0)
+        return -1;
+    *state = loop;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    aio_loop_free(*state);
+    return 0;
+}
+
+static void nonblocking_pair(int sv[2])
+{
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    net_set_nonblocking(sv[0]);
+    net_set_nonblocking(sv[1]);
+}
+
+/* a reader coroutine: reads until EOF, counts bytes */
+struct reader { aio_loop *loop; int fd; long long total; gen_value r; char buf[1000]; };
+
+static int reader_body(gen *g)
+{
+    struct reader *f = gen_locals(g);
+    GEN_BEGIN(g);
+    do {
+        AIO_AWAIT_NEW(g, f->r, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf));
+        f->total += f->r.i;
+    } while (f->r.i > 0);
+    GEN_RETURN(g, gen_int(f->total));
+    GEN_END(g);
+}
+
+/* a writer coroutine: sends len bytes in one sendall, then closes */
+struct writer { aio_loop *loop; int fd; char *data; size_t len; gen_value r; };
+
+static int writer_body(gen *g)
+{
+    struct writer *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW(g, f->r, aio_sock_sendall(f->loop, f->fd, f->data, f->len));
+    shutdown(f->fd, SHUT_WR);
+    GEN_RETURN(g, f->r);
+    GEN_END(g);
+}
+
+static void test_sendall_handles_partial_writes(void **state)
+{
+    aio_loop *loop = *state;
+    enum { LEN = 8 * 1024 * 1024 }; /* far more than a socket buffer */
+    int sv[2];
+    nonblocking_pair(sv);
+    char *data = malloc(LEN);
+    memset(data, 'x', LEN);
+    aio_future *w = aio_create_task(loop, gen_new(writer_body,
+        &(struct writer){loop, sv[0], data, LEN, {0}}, sizeof(struct writer)));
+    aio_future *r = aio_create_task(loop, gen_new(reader_body,
+        &(struct reader){.loop = loop, .fd = sv[1]}, sizeof(struct reader)));
+    aio_future *both[2] = {w, r};
+    aio_future *all = aio_gather(loop, both, 2);
+    assert_int_equal(aio_loop_run_until_complete(loop, all), 0);
+    gen_value v;
+    assert_int_equal(aio_future_outcome(all, &v, NULL), 0);
+    gen_value *res = v.p;
+    assert_int_equal(res[0].i, LEN);
+    assert_int_equal(res[1].i, LEN); /* every byte arrived */
+    aio_future_unref(all);
+    aio_future_unref(w);
+    aio_future_unref(r);
+    free(data);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_recv_ready_data_completes_at_once(void **state)
+{
+    aio_loop *loop = *state;
+    int sv[2];
+    nonblocking_pair(sv);
+    assert_int_equal(write(sv[1], "abc", 3), 3);
+    char buf[8];
+    aio_future *f = aio_sock_recv(loop, sv[0], buf, sizeof buf);
+    assert_true(aio_future_done(f)); /* tried first, no wait */
+    gen_value v;
+    assert_int_equal(aio_future_outcome(f, &v, NULL), 0);
+    assert_int_equal(v.i, 3);
+    aio_future_unref(f);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_second_reader_on_same_fd_is_busy(void **state)
+{
+    aio_loop *loop = *state;
+    int sv[2];
+    nonblocking_pair(sv);
+    char buf[8];
+    aio_future *a = aio_sock_recv(loop, sv[0], buf, sizeof buf);
+    aio_future *b = aio_sock_recv(loop, sv[0], buf, sizeof buf);
+    assert_false(aio_future_done(a));
+    assert_int_equal(aio_future_outcome(b, NULL, NULL), -EBUSY);
+    assert_int_equal(aio_future_cancel(a, NULL), 1); /* unsubscribes */
+    aio_future *c = aio_sock_recv(loop, sv[0], buf, sizeof buf);
+    assert_false(aio_future_done(c)); /* not busy any more */
+    aio_future_unref(a);
+    aio_future_unref(b);
+    aio_future_unref(c); /* freeing a waiting op unsubscribes too */
+    assert_int_equal(aio_remove_reader(loop, sv[0]), 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static void test_accept_and_connect(void **state)
+{
+    aio_loop *loop = *state;
+    int port = sup_free_port();
+    int lfd = net_listen("127.0.0.1", port);
+    assert_true(lfd >= 0);
+    net_set_nonblocking(lfd);
+    aio_future *acc = aio_sock_accept(loop, lfd);
+    assert_false(aio_future_done(acc));
+    int cfd = socket(AF_INET, SOCK_STREAM, 0);
+    net_set_nonblocking(cfd);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    aio_future *con = aio_sock_connect(loop, cfd, (struct sockaddr *)&a, sizeof a);
+    aio_future *both[2] = {acc, con};
+    aio_future *all = aio_gather(loop, both, 2);
+    assert_int_equal(aio_loop_run_until_complete(loop, all), 0);
+    gen_value v;
+    assert_int_equal(aio_future_outcome(acc, &v, NULL), 0);
+    int sfd = (int)v.i;
+    assert_true(sfd >= 0);
+    assert_true(fcntl(sfd, F_GETFL) & O_NONBLOCK);
+    assert_int_equal(aio_future_outcome(con, NULL, NULL), 0);
+    aio_future_unref(all);
+    aio_future_unref(acc);
+    aio_future_unref(con);
+    close(sfd);
+    close(cfd);
+    close(lfd);
+}
+
+static void test_connect_refused_is_an_error(void **state)
+{
+    aio_loop *loop = *state;
+    int port = sup_free_port(); /* nobody listens there */
+    int cfd = socket(AF_INET, SOCK_STREAM, 0);
+    net_set_nonblocking(cfd);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    aio_future *con = aio_sock_connect(loop, cfd, (struct sockaddr *)&a, sizeof a);
+    if (!aio_future_done(con))
+        assert_int_equal(aio_loop_run_until_complete(loop, con), 0);
+    gen_error e;
+    assert_int_equal(aio_future_outcome(con, NULL, &e), -ECONNREFUSED);
+    assert_non_null(strstr(e.msg, "connect"));
+    aio_future_unref(con);
+    close(cfd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+        T(test_sendall_handles_partial_writes),
+        T(test_recv_ready_data_completes_at_once),
+        T(test_second_reader_on_same_fd_is_busy),
+        T(test_accept_and_connect),
+        T(test_connect_refused_is_an_error),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
