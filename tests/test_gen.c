@@ -793,7 +793,7 @@ static void test_yield_from_null_is_an_error(void **state)
 static void test_yield_from_chain_of_any_depth(void **state)
 {
     (void)state;
-    enum { DEPTH = 2000 };
+    enum { DEPTH = 10000 };
     gen *g = link("z", NULL);
     for (int i = 0; i < DEPTH; i++)
         g = link("x", g);

@@ -271,10 +271,8 @@ int main(int argc, char **argv)
         return 1;
     }
     int fd = net_listen("127.0.0.1", port);
-    if (fd < 0) {
-        fprintf(stderr, "listen on 127.0.0.1:%d: %s\n", port, strerror(-fd));
-        return 1;
-    }
+    if (fd < 0)
+        return 1; /* что не так, net_listen уже напечатал */
     struct sched *s = calloc(1, sizeof *s);
     gen *srv = NULL;
     if (s != NULL) {

@@ -8,26 +8,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-gen_error gen_err(int code, const char *fmt, ...)
+static void verr_into(gen_error *e, int code, const char *fmt, va_list ap)
 {
-    gen_error e = {.code = code};
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e.msg, sizeof e.msg, fmt, ap);
-    va_end(ap);
+    e->code = code;
+    e->payload = gen_none();
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     if (code == 0) {
         char was[GEN_MSG_MAX];
-        memcpy(was, e.msg, sizeof was);
-        e.code = GEN_ENOCODE;
-        snprintf(e.msg, sizeof e.msg, "error with code 0: %.70s", was);
+        memcpy(was, e->msg, sizeof was);
+        e->code = GEN_ENOCODE;
+        snprintf(e->msg, sizeof e->msg, "error with code 0: %.70s", was);
     }
-    return e;
 }
 
-static gen_status fail(gen_result *r, gen_error e)
+static void err_into(gen_error *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verr_into(e, code, fmt, ap);
+    va_end(ap);
+}
+
+gen_error gen_err(int code, const char *fmt, ...)
+{
+    gen_error e;
+    va_list ap;
+    va_start(ap, fmt);
+    verr_into(&e, code, fmt, ap);
+    va_end(ap);
+    return e;
+}
+static gen_status fail(gen_result *r, const gen_error *e)
 {
     r->status = GEN_FAILED;
-    r->error = e;
+    r->error = *e;
+    return GEN_FAILED;
+}
+
+static gen_status fail_code(gen_result *r, int code, const char *msg)
+{
+    r->status = GEN_FAILED;
+    err_into(&r->error, code, "%s", msg);
     return GEN_FAILED;
 }
 
@@ -46,7 +67,7 @@ void gen__misuse(const gen *g, const char *what, const char *file, int line)
 void gen__set_err(gen *g, const gen_error *e)
 {
     if (e->code == 0)
-        g->err = gen_err(0, "%s", e->msg);
+        err_into(&g->err, 0, "%s", e->msg);
     else
         g->err = *e;
 }
@@ -60,6 +81,7 @@ void gen__catch(gen *g, gen_error *into)
     *into = g->err;
     g->err.code = 0;
 }
+static gen_status close_into(gen *g, gen_result *r);
 gen *gen_new(gen_body *body, const void *init, size_t size)
 {
     gen *g = calloc(1, sizeof *g + size);
@@ -91,19 +113,18 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
 {
     switch (g->state) {
     case GEN_RUNNING:
-        return fail(r, gen_err(GEN_ERUNNING, "generator already running"));
+        return fail_code(r, GEN_ERUNNING, "generator already running");
     case GEN_CLOSED:
         if (thrown != NULL)
-            return fail(r, *thrown);
+            return fail(r, thrown);
         return done(r, GEN_RETURNED, gen_none());
     case GEN_CREATED:
         if (thrown != NULL) {
             g->state = GEN_CLOSED;
-            return fail(r, *thrown);
+            return fail(r, thrown);
         }
         if (in.kind != GEN_NONE)
-            return fail(r, gen_err(GEN_ESENDNEW,
-                                   "can't send a value to a just-created generator"));
+            return fail_code(r, GEN_ESENDNEW, "can't send a value to a just-created generator");
         break;
     case GEN_SUSPENDED:
         break;
@@ -115,28 +136,27 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
     for (;;) {
         if (g->sub != NULL) {
             gen *sub = g->sub;
-            gen_result sr;
             if (g->err.code == GEN_EXIT) {
                 g->sub = NULL;
-                if (gen_close(sub, &sr) == GEN_FAILED)
-                    g->err = sr.error;
+                if (close_into(sub, r) == GEN_FAILED)
+                    g->err = r->error;
             } else {
                 gen_status s;
                 if (g->err.code != 0) {
-                    s = resume(sub, gen_none(), &g->err, &sr);
+                    s = resume(sub, gen_none(), &g->err, r);
                     g->err.code = 0;
                 } else {
-                    s = resume(sub, g->in, NULL, &sr);
+                    s = resume(sub, g->in, NULL, r);
                 }
                 if (s == GEN_YIELDED) {
                     g->state = GEN_SUSPENDED;
-                    return done(r, GEN_YIELDED, sr.value);
+                    return GEN_YIELDED; /* значение уже в *r */
                 }
                 g->sub = NULL;
                 if (s == GEN_RETURNED)
-                    g->in = sr.value;
+                    g->in = r->value;
                 else
-                    g->err = sr.error;
+                    g->err = r->error;
             }
         }
         int signal = g->body(g);
@@ -147,14 +167,15 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
         if (signal == GEN__DELEGATE) {
             g->in = gen_none();
             if (g->sub == NULL)
-                g->err = gen_err(GEN_ENOSUB, "yield from a NULL generator");
+                err_into(&g->err, GEN_ENOSUB, "yield from a NULL generator");
             continue;
         }
         g->state = GEN_CLOSED;
         if (g->err.code != 0) {
-            gen_error e = g->err;
+            r->status = GEN_FAILED;
+            r->error = g->err;
             g->err.code = 0;
-            return fail(r, e);
+            return GEN_FAILED;
         }
         return done(r, GEN_RETURNED, g->ret);
     }
@@ -175,22 +196,25 @@ gen_status gen_throw(gen *g, const gen_error *e, gen_result *r)
     gen_result tmp;
     return resume(g, gen_none(), e, r != NULL ? r : &tmp);
 }
-gen_status gen_close(gen *g, gen_result *r)
+static gen_status close_into(gen *g, gen_result *r)
 {
-    gen_result tmp;
-    if (r == NULL)
-        r = &tmp;
     if (g->state == GEN_CREATED || g->state == GEN_CLOSED) {
         g->state = GEN_CLOSED;
         return done(r, GEN_RETURNED, gen_none());
     }
-    gen_error e = gen_err(GEN_EXIT, "generator exit");
-    gen_status s = resume(g, gen_none(), &e, r);
+    static const gen_error exit_error = {.code = GEN_EXIT, .msg = "generator exit"};
+    gen_status s = resume(g, gen_none(), &exit_error, r);
     if (s == GEN_YIELDED)
-        return fail(r, gen_err(GEN_EIGNORED, "generator ignored GEN_EXIT"));
+        return fail_code(r, GEN_EIGNORED, "generator ignored GEN_EXIT");
     if (s == GEN_FAILED && r->error.code == GEN_EXIT)
         return done(r, GEN_RETURNED, gen_none());
     return s;
+}
+
+gen_status gen_close(gen *g, gen_result *r)
+{
+    gen_result tmp;
+    return close_into(g, r != NULL ? r : &tmp);
 }
 gen *gen_prime(gen *g, gen_result *r)
 {
@@ -198,7 +222,7 @@ gen *gen_prime(gen *g, gen_result *r)
     if (r == NULL)
         r = &tmp;
     if (g == NULL) {
-        fail(r, gen_err(-ENOMEM, "gen_prime: no generator (out of memory?)"));
+        fail_code(r, -ENOMEM, "gen_prime: no generator (out of memory?)");
         return NULL;
     }
     if (gen_next(g, r) == GEN_YIELDED)

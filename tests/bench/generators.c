@@ -3,10 +3,12 @@
  *   resume+yield of a gen.h generator (gen_next into a counting body)
  *   the same through a 3-deep yield-from chain
  *   a ucontext round trip (swapcontext there and back)
- *   memory per suspended generator (RSS growth over many) */
+ *   memory per suspended generator (RSS growth over many)
+ *   C stack per link of a yield-from chain */
 #define _GNU_SOURCE
 #include "gen.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +48,7 @@ static int relay_body(gen *g)
 
 static double bench_gen(long n, int depth)
 {
-    gen *chain[8];
+    gen **chain = malloc(depth * sizeof *chain);
     chain[0] = gen_new(counter_body, NULL, sizeof(struct counter));
     for (int d = 1; d < depth; d++)
         chain[d] = gen_new(relay_body, &(struct relay){chain[d - 1]}, sizeof(struct relay));
@@ -63,7 +65,34 @@ static double bench_gen(long n, int depth)
         puts("");
     for (int d = depth - 1; d >= 0; d--)
         gen_free(chain[d]);
+    free(chain);
     return (t1 - t0) / n;
+}
+
+/* C stack used by one link of a yield-from chain: the innermost body
+   notes the address of a local; compare a chain of 1 with a chain of 101. */
+static uintptr_t deepest;
+
+static int probe_body(gen *g)
+{
+    char here;
+    GEN_BEGIN(g);
+    deepest = (uintptr_t)&here;
+    GEN_YIELD(g, gen_none());
+    GEN_END(g);
+}
+
+static uintptr_t probe(int depth)
+{
+    gen **chain = malloc(depth * sizeof *chain);
+    chain[0] = gen_new(probe_body, NULL, 0);
+    for (int d = 1; d < depth; d++)
+        chain[d] = gen_new(relay_body, &(struct relay){chain[d - 1]}, sizeof(struct relay));
+    gen_next(chain[depth - 1], NULL);
+    for (int d = depth - 1; d >= 0; d--)
+        gen_free(chain[d]);
+    free(chain);
+    return deepest;
 }
 
 static ucontext_t main_ctx, coro_ctx;
@@ -126,6 +155,10 @@ int main(int argc, char **argv)
     bench_gen(n / 10, 1); /* warm up */
     printf("gen_resume_yield\t%.2f\tns\n", bench_gen(n, 1));
     printf("gen_resume_yield_depth3\t%.2f\tns\n", bench_gen(n, 3));
+    printf("gen_resume_yield_depth10\t%.2f\tns\n", bench_gen(n / 4, 10));
+    printf("gen_resume_yield_depth100\t%.2f\tns\n", bench_gen(n / 20, 100));
+    uintptr_t top = probe(1), bottom = probe(101);
+    printf("gen_stack_per_link\t%ld\tbytes\n", (long)(top - bottom) / 100);
     printf("ucontext_round_trip\t%.2f\tns\n", bench_ucontext(n / 4, 64 * 1024));
     printf("gen_struct_size\t%zu\tbytes\n", sizeof(gen) + sizeof(struct counter));
     printf("gen_memory_per_suspended\t%.1f\tbytes\n", bench_memory(200000));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/bench/generators.sh — the price of a generator switch (make bench).
 # Ours (lib/gen.c, chapters 5-7) next to a ucontext switch and a CPython
-# generator's next(), in the same run; memory per suspended generator.
+# generator's next(), in the same run; the cost of yield-from depth; memory
+# per suspended generator and C stack per link of a delegation chain.
 # Raw data: build/bench/generators.tsv. Not a test: nothing is asserted.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,23 +54,30 @@ fi
 mv "$tsv.tmp" "$tsv"
 
 val() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$tsv"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == 0) print "—"; else printf "%.1f×", b / a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == 0) print "-"; else printf "%.1fx", b / a }'; }
 
 g=$(val gen_resume_yield); g3=$(val gen_resume_yield_depth3); u=$(val ucontext_round_trip)
 p=$(val python_next); p3=$(val python_next_depth3)
-echo "Переключение туда и обратно (возобновить + уступить), нс; $n повторов"
-printf '%-42s %10s %12s\n' "что" "нс" "к нашему"
-printf '%-42s %10s %12s\n' "генератор gen.h (gen_next + GEN_YIELD)" "$g" "1.0×"
-printf '%-42s %10s %12s\n' "gen.h через цепочку yield from глубины 3" "$g3" "$(ratio "$g" "$g3")"
-printf '%-42s %10s %12s\n' "ucontext: swapcontext туда и обратно" "$u" "$(ratio "$g" "$u")"
+row() { printf '%10s  %8s  %s\n' "$1" "$2" "$3"; }
+echo "Возобновить и снова остановиться, нс на шаг ($n шагов; к нашему = во сколько раз дольше)"
+echo "        нс  к нашему  что"
+row "$g" "1.0x" "генератор gen.h: gen_next + GEN_YIELD"
+row "$g3" "$(ratio "$g" "$g3")" "gen.h через цепочку GEN_YIELD_FROM глубины 3"
+row "$(val gen_resume_yield_depth10)" "$(ratio "$g" "$(val gen_resume_yield_depth10)")" "gen.h, глубина 10"
+row "$(val gen_resume_yield_depth100)" "$(ratio "$g" "$(val gen_resume_yield_depth100)")" "gen.h, глубина 100"
+row "$u" "$(ratio "$g" "$u")" "ucontext: swapcontext туда и обратно"
 if [ "$py" != none ]; then
-  printf '%-42s %10s %12s\n' "CPython $py: next(g)" "$p" "$(ratio "$g" "$p")"
-  printf '%-42s %10s %12s\n' "CPython $py: next через yield from ×3" "$p3" "$(ratio "$g" "$p3")"
+  row "$p" "$(ratio "$g" "$p")" "CPython $py: next(g)"
+  row "$p3" "$(ratio "$g" "$p3")" "CPython $py: next(g) через yield from глубины 3"
 fi
 echo
 echo "Память на один приостановленный генератор, байт"
-printf '%-42s %10s\n' "gen.h: sizeof(gen) + кадр" "$(val gen_struct_size)"
-printf '%-42s %10s\n' "gen.h: рост RSS / число генераторов" "$(val gen_memory_per_suspended)"
-printf '%-42s %10s\n' "ucontext: стек (выбран нами)" "$(val ucontext_stack_per_coroutine)"
-[ "$py" != none ] && printf '%-42s %10s\n' "CPython $py (tracemalloc)" "$(val python_memory_per_suspended)"
+row "$(val gen_struct_size)" "" "gen.h: sizeof(gen) + кадр счётчика"
+row "$(val gen_memory_per_suspended)" "" "gen.h: прирост RSS на генератор (с накладными malloc)"
+row "$(val ucontext_stack_per_coroutine)" "" "ucontext: стек сопрограммы (выбран нами, 64 КиБ)"
+if [ "$py" != none ]; then
+  row "$(val python_memory_per_suspended)" "" "CPython $py: tracemalloc на генератор"
+fi
+echo
+echo "Стек C на одно звено цепочки GEN_YIELD_FROM (рекурсия resume): $(val gen_stack_per_link) байт"
 echo "Данные: $tsv"
