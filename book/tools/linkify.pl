@@ -30,8 +30,14 @@ sub html_ref {
 
 sub latex_ref {
     my ($before, $inner) = @_;
+    # drop the token macros and bare braces ({-} and the like), keep escapes
+    # such as \_ or \{ and brace-less commands such as \textless{}
     (my $plain = $inner) =~ s/\\[A-Za-z]+Tok\{//g;
-    $plain =~ s/(?<![\\{])\}//g;
+    $plain =~ s/\\([{}])/\x01$1/g;
+    $plain =~ s/(\\[A-Za-z]+)\{\}/$1\x02/g;
+    $plain =~ s/[{}]//g;
+    $plain =~ s/\x01/\\/g;
+    $plain =~ s/\x02/{}/g;
     (my $digits = $plain) =~ s/\\[A-Za-z]+\{\}//g;
     my ($n, $m) = $digits =~ /\s(\d+)\.(\d+)$/ or return "⟨$inner⟩";
     # the token group that holds the closing ⟩: the last one opened inside,
