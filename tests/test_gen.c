@@ -681,6 +681,25 @@ static void test_yield_from_exit_closes_inner_then_raises_outside(void **state)
     gen_free(s);
 }
 
+static void test_yield_from_exit_closes_inner_not_throws_into_it(void **state)
+{
+    (void)state;
+    /* the inner one answers GEN_EXIT with a return value; had the exit been
+       thrown into it like any error, that value would have become the value
+       of "a"'s yield from and "a" would have gone on running */
+    gen *s = stubborn(STUBBORN_RETURN);
+    gen *g = link("a", s);
+    gen_result r;
+    gen_next(g, &r);
+    trace[0] = '\0';
+    assert_int_equal(gen_close(g, &r), GEN_RETURNED);
+    assert_int_equal(r.value.kind, GEN_NONE);
+    assert_string_equal(trace, "a:finally ");
+    assert_int_equal(gen_get_state(s), GEN_CLOSED);
+    gen_free(g);
+    gen_free(s);
+}
+
 /* a delegator that catches what its subgenerator failed with */
 struct rescuer { gen *sub; gen_error e; };
 
@@ -845,6 +864,7 @@ int main(void)
         T(test_yield_from_throw_caught_inside_becomes_yield),
         T(test_yield_from_throw_caught_inside_becomes_return),
         T(test_yield_from_exit_closes_inner_then_raises_outside),
+        T(test_yield_from_exit_closes_inner_not_throws_into_it),
         T(test_yield_from_failure_can_be_caught_by_delegator),
         T(test_delegation_loop_is_already_running),
         T(test_yield_from_self_is_already_running),
