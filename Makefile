@@ -23,10 +23,10 @@ TESTLIBS:= -lcmocka
 
 # Debian packages: for the build, the book, and the tests.
 PKG_BUILD := gcc make perl noweb libcmocka-dev libcurl4-openssl-dev
-PKG_BOOK  := pandoc graphviz gnuplot-nox texlive-xetex texlive-latex-extra \
+PKG_BOOK  := pandoc graphviz gnuplot-nox texlive-xetex texlive-latex-recommended texlive-latex-extra \
              texlive-lang-cyrillic texlive-fonts-recommended lmodern \
              fonts-dejavu-core fonts-dejavu-extra
-PKG_TEST  := curl netcat-openbsd poppler-utils procps
+PKG_TEST  := curl netcat-openbsd poppler-utils procps apache2-utils
 PACKAGES  := $(PKG_BUILD) $(PKG_BOOK) $(PKG_TEST)
 
 CHAPTERS := $(sort $(wildcard book/*.nw))
