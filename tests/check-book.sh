@@ -21,6 +21,15 @@ perl -CSD -Mutf8 -ne '
     exit(@bad ? 1 : 0);
   }' "$html" || fail=1
 
+# chunk labels N.M must sit in chapter N: one level-1 heading per chapter file
+perl -CSD -Mutf8 -ne '
+  $ch = $1 // 0 if /<h1 (?:class="unnumbered"|data-number="(\d+)")/;
+  while (/\bid="nw-(\d+)-(\d+)"/g) {
+    next if $1 == $ch;
+    print "HTML: фрагмент $1.$2 оказался в главе $ch: в главе не один заголовок #?\n"; $bad = 1;
+  }
+  END { exit($bad ? 1 : 0) }' "$html" || fail=1
+
 # uses written by nw2md.pl: ⟨name N.M⟩ inside code blocks of book.md
 uses=$(perl -CSD -Mutf8 -ne '$in = !$in if /^~~~~~~~/; $n++ while $in && /⟨[^⟨⟩]*\s\d+\.\d+⟩/g; END { print $n // 0 }' "$md")
 html_links=$(grep -o 'class="nwref" href="#nw-[0-9]*-[0-9]*"' "$html" | wc -l)
