@@ -225,6 +225,11 @@ static const char *backend_from_args(int argc, char **argv)
 }
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--list-backends") == 0) {
+        for (size_t i = 0; selector_backend_at(i); i++)
+            printf("%s\n", selector_backend_at(i));
+        return 0;
+    }
     int port = net_port_from_args(argc, argv, 5001);
     if (port < 0)
         return 2;
