@@ -1,7 +1,8 @@
 /* tests/bench/generators.c — what a generator switch costs (make bench).
  * Not a test: prints TSV lines "name<TAB>value<TAB>unit" for generators.sh.
  *   resume+yield of a gen.h generator (gen_next into a counting body)
- *   the same through a 3-deep yield-from chain
+ *   gen_send, and gen_throw of an error caught inside
+ *   the same through yield-from chains of depth 3, 10, 100
  *   a ucontext round trip (swapcontext there and back)
  *   memory per suspended generator (RSS growth over many)
  *   C stack per link of a yield-from chain */
@@ -34,6 +35,45 @@ static int counter_body(gen *g)
         GEN_YIELD(g, gen_int(f->i));
     }
     GEN_END(g);
+}
+
+struct catcher { gen_error e; long long n; };
+
+static int catcher_body(gen *g)
+{
+    struct catcher *f = gen_locals(g);
+    GEN_BEGIN(g);
+    for (;;) {
+        GEN_YIELD_CATCH(g, gen_int(f->n), f->e);
+        if (f->e.code == GEN_EXIT)
+            GEN_RAISE_ERR(g, f->e);
+        f->n += f->e.code != 0 ? 1 : gen_received(g).i;
+    }
+    GEN_END(g);
+}
+
+/* the same step driven by gen_send (a value in) and by gen_throw (an error
+   in, caught and answered with a yield) */
+static double bench_send_throw(long n, int throwing)
+{
+    gen *g = gen_new(catcher_body, NULL, sizeof(struct catcher));
+    gen_result r;
+    gen_error e = gen_err(1, "bench");
+    long long sum = 0;
+    gen_next(g, &r);
+    double t0 = now_ns();
+    for (long k = 0; k < n; k++) {
+        if (throwing)
+            gen_throw(g, &e, &r);
+        else
+            gen_send(g, gen_int(1), &r);
+        sum += r.value.i;
+    }
+    double t1 = now_ns();
+    if (sum == 42)
+        puts("");
+    gen_free(g);
+    return (t1 - t0) / n;
 }
 
 struct relay { gen *sub; };
@@ -154,6 +194,8 @@ int main(int argc, char **argv)
     long n = argc > 1 ? atol(argv[1]) : 20000000;
     bench_gen(n / 10, 1); /* warm up */
     printf("gen_resume_yield\t%.2f\tns\n", bench_gen(n, 1));
+    printf("gen_send_yield\t%.2f\tns\n", bench_send_throw(n, 0));
+    printf("gen_throw_caught_yield\t%.2f\tns\n", bench_send_throw(n / 4, 1));
     printf("gen_resume_yield_depth3\t%.2f\tns\n", bench_gen(n, 3));
     printf("gen_resume_yield_depth10\t%.2f\tns\n", bench_gen(n / 4, 10));
     printf("gen_resume_yield_depth100\t%.2f\tns\n", bench_gen(n / 20, 100));

@@ -62,6 +62,8 @@ row() { printf '%10s  %8s  %s\n' "$1" "$2" "$3"; }
 echo "Возобновить и снова остановиться, нс на шаг ($n шагов; к нашему = во сколько раз дольше)"
 echo "        нс  к нашему  что"
 row "$g" "1.0x" "генератор gen.h: gen_next + GEN_YIELD"
+row "$(val gen_send_yield)" "$(ratio "$g" "$(val gen_send_yield)")" "gen.h: gen_send + GEN_YIELD_CATCH"
+row "$(val gen_throw_caught_yield)" "$(ratio "$g" "$(val gen_throw_caught_yield)")" "gen.h: gen_throw, ошибка поймана, снова GEN_YIELD_CATCH"
 row "$g3" "$(ratio "$g" "$g3")" "gen.h через цепочку GEN_YIELD_FROM глубины 3"
 row "$(val gen_resume_yield_depth10)" "$(ratio "$g" "$(val gen_resume_yield_depth10)")" "gen.h, глубина 10"
 row "$(val gen_resume_yield_depth100)" "$(ratio "$g" "$(val gen_resume_yield_depth100)")" "gen.h, глубина 100"
