@@ -4,6 +4,7 @@
 #   make test     то же + все тесты, в обычной сборке и под ASan+UBSan
 #   make check    generated/ совпадает с книгой
 #   make bench    измерения (не входят в make test)
+#   make fuzz     libFuzzer по каждой цели tests/fuzz/ (FUZZ_SECONDS=60 на цель)
 #   make clean    удалить build/
 #
 # Всё, что собирается, ложится в build/. Программы — build/bin/NN-глава-файл,
@@ -32,15 +33,15 @@ PACKAGES  := $(PKG_BUILD) $(PKG_BOOK) $(PKG_TEST)
 CHAPTERS := $(sort $(wildcard book/*.nw))
 SRC := build/src
 
-.PHONY: all deps programs book test check bench clean
+.PHONY: all deps programs book test check bench clean fuzz tests-built
 
 all: programs book
 
 # ---------------------------------------------------------------- deps
 # Installs what is missing (as root) or prints the exact command (otherwise).
 deps: build/.deps
-build/.deps: Makefile
-	@missing=$$(for p in $(PACKAGES); do \
+define install_missing
+	@missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -54,6 +55,9 @@ build/.deps: Makefile
 	    exit 1; \
 	  fi; \
 	fi
+endef
+build/.deps: Makefile
+	$(call install_missing,$(PACKAGES))
 	@mkdir -p build && touch $@
 
 # ---------------------------------------------------------------- tangle
@@ -75,6 +79,7 @@ endif
 
 CHAP_SRCS := $(filter-out $(MAIN_SRCS),$(APP_SRCS))
 INCS  := $(HTML:%=$(SRC)/%.inc)
+FUZZ  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 TESTS := $(patsubst tests/%.c,%,$(filter-out tests/support.c,$(wildcard tests/*.c)))
 progname = $(subst /,-,$(dir $(1)))$(notdir $(basename $(1)))
 PROGS := $(foreach m,$(MAIN_SRCS),$(call progname,$(m)))
@@ -118,7 +123,8 @@ $(SRC)/%.html.inc: $(SRC)/%.html
 programs: build/lib/libbook.a build/asan/lib/libbook.a build/lib/libchapters.a \
           $(PROGS:%=build/bin/%) $(PROGS:%=build/asan/bin/%)
 
-tests-built: $(TESTS:%=build/tests/%) $(TESTS:%=build/asan/tests/%) programs
+tests-built: $(TESTS:%=build/tests/%) $(TESTS:%=build/asan/tests/%) programs \
+             $(FUZZ:%=build/asan/fuzz/replay_%)
 
 # ---------------------------------------------------------------- weave
 FIGS := $(patsubst book/figures/%.dot,%,$(wildcard book/figures/*.dot))
@@ -154,6 +160,35 @@ build/book.pdf: build/book.md book/header.tex book/metadata.yaml book/tools/link
 	@if grep -n 'Missing character' build/latex/book.log; then \
 	  echo "book.pdf: в шрифте нет глифов для символов выше — XeLaTeX выбросил бы их молча"; exit 1; fi
 	cp build/latex/book.pdf $@
+
+# ---------------------------------------------------------------- fuzz
+# tests/fuzz/fuzz_NAME.c is a libFuzzer target, tests/fuzz/corpus/NAME/ its
+# committed corpus. make test replays the corpus through the target built with
+# gcc and ASan+UBSan (replay.c plays libFuzzer's part); make fuzz runs the real
+# libFuzzer (clang) for FUZZ_SECONDS per target. A crash lands in the corpus
+# folder as crash-…: fix the bug and commit the file, it stays a regression test.
+FUZZ_SECONDS ?= 60
+PKG_FUZZ := clang libclang-rt-14-dev
+
+build/asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/asan/lib/libchapters.a build/asan/lib/libbook.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(ASAN) -I$(SRC)/lib -o $@ $(filter %.c,$^) $(filter %.a,$^) $(LDLIBS)
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(addprefix $(SRC)/,$(LIB_SRCS) $(CHAP_SRCS)) | $(INCS) build/.deps-fuzz
+	@mkdir -p $(@D)
+	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -I$(SRC)/lib -o $@ $(filter %.c,$^) $(LDLIBS)
+
+build/.deps-fuzz: | build/.deps
+	$(call install_missing,$(PKG_FUZZ))
+	@touch $@
+
+fuzz: $(FUZZ:%=build/fuzz/fuzz_%)
+	@for t in $(FUZZ); do \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; mkdir -p build/fuzz/found-$$t; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=tests/fuzz/corpus/$$t/ build/fuzz/found-$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 # ---------------------------------------------------------------- test
 check: | build/.deps

@@ -44,6 +44,18 @@ for t in build/asan/tests/test_*; do
   [ -x "$t" ] && run_suite "$t" build/asan/bin
 done
 
+for r in build/asan/fuzz/replay_*; do
+  [ -x "$r" ] || continue
+  name=${r##*/replay_}
+  echo "== fuzz corpus $name"
+  if timeout --kill-after=10 300 "$r" "tests/fuzz/corpus/$name" >"$log/fuzz-$name.log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); failures+=("fuzz corpus $name")
+  fi
+  cat "$log/fuzz-$name.log"
+done
+
 for s in tests/check-*.sh; do
   echo "== $s"
   if timeout --kill-after=10 600 "$s" >"$log/$(basename "$s").log" 2>&1; then
