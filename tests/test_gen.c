@@ -1,11 +1,14 @@
 /* Semantics of the generators of chapters 5-7 (lib/gen.h): one test per rule.
  * The rules are Python's (PEP 255, 342, 380, 479) as adapted in the book. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -541,7 +544,7 @@ static int link_body(gen *g)
     GEN_END(g);
 }
 
-static gen *link(const char *name, gen *sub)
+static gen *chain_link(const char *name, gen *sub)
 {
     return gen_new(link_body, &(struct link){.name = name, .sub = sub}, sizeof(struct link));
 }
@@ -559,7 +562,7 @@ static void free_chain(gen *outer)
 static void test_yield_from_first_resumes_nest_in_order(void **state)
 {
     (void)state;
-    gen *g = link("a", link("b", link("c", NULL)));
+    gen *g = chain_link("a", chain_link("b", chain_link("c", NULL)));
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_YIELDED);
     assert_int_equal(r.value.i, 10); /* straight through */
@@ -570,7 +573,7 @@ static void test_yield_from_first_resumes_nest_in_order(void **state)
 static void test_yield_from_sends_reach_innermost(void **state)
 {
     (void)state;
-    gen *g = link("a", link("b", link("c", NULL)));
+    gen *g = chain_link("a", chain_link("b", chain_link("c", NULL)));
     gen_result r;
     gen_next(g, &r);
     assert_int_equal(gen_send(g, gen_int(21), &r), GEN_YIELDED);
@@ -582,7 +585,7 @@ static void test_yield_from_sends_reach_innermost(void **state)
 static void test_yield_from_return_value_is_its_value(void **state)
 {
     (void)state;
-    gen *g = link("a", link("b", link("c", NULL)));
+    gen *g = chain_link("a", chain_link("b", chain_link("c", NULL)));
     gen_result r;
     gen_next(g, &r);
     assert_int_equal(gen_next(g, &r), GEN_RETURNED);
@@ -595,9 +598,9 @@ static void test_yield_from_return_value_is_its_value(void **state)
 static void test_yield_from_inner_first_resume_error_unwinds_inner_first(void **state)
 {
     (void)state;
-    gen *c = link("c", NULL);
+    gen *c = chain_link("c", NULL);
     ((struct link *)gen_locals(c))->raise_at_start = 1;
-    gen *g = link("a", link("b", c));
+    gen *g = chain_link("a", chain_link("b", c));
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_FAILED);
     assert_int_equal(r.error.code, MY_ERROR);
@@ -610,7 +613,7 @@ static void test_yield_from_inner_first_resume_error_unwinds_inner_first(void **
 static void test_yield_from_close_cleans_up_inner_first(void **state)
 {
     (void)state;
-    gen *g = link("a", link("b", link("c", NULL)));
+    gen *g = chain_link("a", chain_link("b", chain_link("c", NULL)));
     gen_result r;
     gen_next(g, &r);
     trace[0] = '\0';
@@ -622,7 +625,7 @@ static void test_yield_from_close_cleans_up_inner_first(void **state)
 static void test_yield_from_throw_reaches_innermost_and_unwinds(void **state)
 {
     (void)state;
-    gen *g = link("a", link("b", link("c", NULL)));
+    gen *g = chain_link("a", chain_link("b", chain_link("c", NULL)));
     gen_result r;
     gen_next(g, &r);
     trace[0] = '\0';
@@ -636,7 +639,7 @@ static void test_yield_from_throw_reaches_innermost_and_unwinds(void **state)
 static void test_yield_from_throw_caught_inside_becomes_yield(void **state)
 {
     (void)state;
-    gen *g = link("a", catcher(0));
+    gen *g = chain_link("a", catcher(0));
     gen_result r;
     gen_next(g, &r);
     gen_error e = gen_err(MY_ERROR, "x");
@@ -651,7 +654,7 @@ static void test_yield_from_throw_caught_inside_becomes_yield(void **state)
 static void test_yield_from_throw_caught_inside_becomes_return(void **state)
 {
     (void)state;
-    gen *g = link("a", catcher(1));
+    gen *g = chain_link("a", catcher(1));
     gen_result r;
     gen_next(g, &r);
     gen_error e = gen_err(MY_ERROR, "x");
@@ -668,7 +671,7 @@ static void test_yield_from_exit_closes_inner_then_raises_outside(void **state)
 {
     (void)state;
     gen *s = stubborn(STUBBORN_RAISE);
-    gen *g = link("a", s);
+    gen *g = chain_link("a", s);
     gen_result r;
     gen_next(g, &r);
     trace[0] = '\0';
@@ -688,7 +691,7 @@ static void test_yield_from_exit_closes_inner_not_throws_into_it(void **state)
        thrown into it like any error, that value would have become the value
        of "a"'s yield from and "a" would have gone on running */
     gen *s = stubborn(STUBBORN_RETURN);
-    gen *g = link("a", s);
+    gen *g = chain_link("a", s);
     gen_result r;
     gen_next(g, &r);
     trace[0] = '\0';
@@ -717,7 +720,7 @@ static int rescuer_body(gen *g)
 static void test_yield_from_failure_can_be_caught_by_delegator(void **state)
 {
     (void)state;
-    gen *c = link("c", NULL);
+    gen *c = chain_link("c", NULL);
     ((struct link *)gen_locals(c))->raise_at_start = 1;
     gen *g = gen_new(rescuer_body, &(struct rescuer){.sub = c}, sizeof(struct rescuer));
     gen_result r;
@@ -774,7 +777,7 @@ static int empty_body(gen *g)
 static void test_yield_from_empty_generator(void **state)
 {
     (void)state;
-    gen *g = link("a", gen_new(empty_body, NULL, 0));
+    gen *g = chain_link("a", gen_new(empty_body, NULL, 0));
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_RETURNED); /* nothing to pass through */
     assert_string_equal(r.value.s, "a");
@@ -791,7 +794,7 @@ static void test_yield_from_finished_generator_gives_none(void **state)
     gen *c = countdown(0);
     gen_next(c, NULL);
     trace[0] = '\0';
-    gen *g = link("a", c);
+    gen *g = chain_link("a", c);
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_RETURNED);
     assert_int_equal(((struct link *)gen_locals(g))->got.kind, GEN_NONE);
@@ -813,9 +816,9 @@ static void test_yield_from_chain_of_any_depth(void **state)
 {
     (void)state;
     enum { DEPTH = 10000 };
-    gen *g = link("z", NULL);
+    gen *g = chain_link("z", NULL);
     for (int i = 0; i < DEPTH; i++)
-        g = link("x", g);
+        g = chain_link("x", g);
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_YIELDED);
     assert_int_equal(r.value.i, 10);
@@ -823,6 +826,78 @@ static void test_yield_from_chain_of_any_depth(void **state)
     assert_int_equal(r.value.i, 8);
     assert_int_equal(gen_close(g, &r), GEN_RETURNED);
     free_chain(g);
+}
+
+/* ---- 8. checked misuse: the program stops with a message ---- */
+
+/* a GEN_YIELD inside the body's own switch: its case label belongs to the
+   inner switch, so the resume point is lost */
+struct switchy { int mode; };
+
+static int switchy_body(gen *g)
+{
+    struct switchy *f = gen_locals(g);
+    GEN_BEGIN(g);
+    switch (f->mode) {
+    case 1:
+        GEN_YIELD(g, gen_int(1));
+        break;
+    default:
+        break;
+    }
+    GEN_END(g);
+}
+
+static int yield_in_finally_body(gen *g)
+{
+    GEN_BEGIN(g);
+    GEN_YIELD(g, gen_int(1));
+    GEN_FINALLY(g);
+    GEN_YIELD(g, gen_int(2));
+    GEN_END(g);
+}
+
+/* Run f in a child with stderr silenced; return the signal that ended it. */
+static int dies_with(void (*f)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        FILE *devnull = freopen("/dev/null", "w", stderr);
+        (void)devnull;
+        f();
+        _exit(0);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+static void resume_switchy(void)
+{
+    gen *g = gen_new(switchy_body, &(struct switchy){1}, sizeof(struct switchy));
+    gen_next(g, NULL); /* yields 1 from inside the inner switch */
+    gen_next(g, NULL); /* cannot find where to go on */
+}
+
+static void close_yield_in_finally(void)
+{
+    gen *g = gen_new(yield_in_finally_body, NULL, 0);
+    gen_next(g, NULL);
+    gen_close(g, NULL);
+}
+
+static void test_yield_inside_switch_is_caught_at_resume(void **state)
+{
+    (void)state;
+    assert_int_equal(dies_with(resume_switchy), SIGABRT);
+}
+
+static void test_yield_in_finally_is_caught(void **state)
+{
+    (void)state;
+    assert_int_equal(dies_with(close_yield_in_finally), SIGABRT);
 }
 
 int main(void)
@@ -872,6 +947,8 @@ int main(void)
         T(test_yield_from_finished_generator_gives_none),
         T(test_yield_from_null_is_an_error),
         T(test_yield_from_chain_of_any_depth),
+        T(test_yield_inside_switch_is_caught_at_resume),
+        T(test_yield_in_finally_is_caught),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
