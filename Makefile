@@ -4,6 +4,7 @@
 #   make test     то же + все тесты, в обычной сборке и под ASan+UBSan
 #   make check    generated/ совпадает с книгой
 #   make bench    измерения (не входят в make test)
+#   make valgrind тесты и демо-программы под valgrind memcheck
 #   make fuzz     libFuzzer по каждой цели tests/fuzz/ (FUZZ_SECONDS=60 на цель)
 #   make clean    удалить build/
 #
@@ -27,13 +28,13 @@ PKG_BUILD := gcc make perl noweb libcmocka-dev libcurl4-openssl-dev
 PKG_BOOK  := pandoc graphviz gnuplot-nox texlive-xetex texlive-latex-recommended texlive-latex-extra \
              texlive-lang-cyrillic texlive-fonts-recommended lmodern \
              fonts-dejavu-core fonts-dejavu-extra
-PKG_TEST  := curl netcat-openbsd poppler-utils procps apache2-utils
+PKG_TEST  := curl netcat-openbsd poppler-utils procps apache2-utils valgrind
 PACKAGES  := $(PKG_BUILD) $(PKG_BOOK) $(PKG_TEST)
 
 CHAPTERS := $(sort $(wildcard book/*.nw))
 SRC := build/src
 
-.PHONY: all deps programs book test check bench clean fuzz tests-built
+.PHONY: all deps programs book test check bench clean fuzz valgrind tests-built
 
 all: programs book
 
@@ -196,6 +197,9 @@ check: | build/.deps
 
 test: check tests-built book
 	tests/run.sh
+
+valgrind: tests-built
+	tests/valgrind.sh
 
 bench: programs
 	@mkdir -p build/bench
