@@ -56,7 +56,7 @@ static int wants_keep_alive(const char *head, size_t len)
         || strcmp(req.method, "GET") != 0)
         return 0;
     int http11 = strcmp(req.version, "HTTP/1.1") == 0;
-    for (const char *line = strchr(head, '\n'); line != NULL && line < head + len;
+    for (const char *line = strchr(head, '\n'); line != NULL && line + 1 < head + len;
          line = strchr(line + 1, '\n')) {
         if (strncasecmp(line + 1, "Connection:", 11) != 0)
             continue;
@@ -105,6 +105,7 @@ struct conn {
     aio_loop *loop;
     int fd;
     int keep;
+    int too_long;          /* буфер полон, а пустой строки нет */
     size_t len, head;      /* байтов в buf; длина первого заголовка */
     gen_value r;
     gen_error err;
@@ -117,9 +118,11 @@ static int conn_body(gen *g)
     struct conn *f = gen_locals(g);
     GEN_BEGIN(g);
     do {
+        f->too_long = 0;
         while ((f->head = head_length(f->buf)) == 0) {
             if (f->len == sizeof f->buf - 1) {
-                f->head = f->len;          /* слишком длинный: пусть отвечает 400 */
+                f->head = f->len;          /* слишком длинный: ответим 400 */
+                f->too_long = 1;
                 break;
             }
             AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_or_timeout(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len));
@@ -131,6 +134,8 @@ static int conn_body(gen *g)
         {
             struct http_reply reply;
             http_route_request(webapp_routes, f->buf, f->head, &reply);
+            if (f->too_long)
+                reply = (struct http_reply){400, NULL, "request head too large"};
             f->keep = reply.status != 400 && wants_keep_alive(f->buf, f->head);
             int n = format_reply(f->out, &reply, f->keep);
             if (n < 0)
