@@ -15,6 +15,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 CC      ?= gcc
 WARN    := -Wall -Wextra -Wpedantic -Werror
@@ -24,7 +25,7 @@ LDLIBS  := -lcurl -lm
 TESTLIBS:= -lcmocka
 
 # Debian packages: for the build, the book, and the tests.
-PKG_BUILD := gcc make perl noweb libcmocka-dev libcurl4-openssl-dev
+PKG_BUILD := gcc libc6-dev make perl noweb libcmocka-dev libcurl4-openssl-dev
 PKG_BOOK  := pandoc graphviz gnuplot-nox texlive-xetex texlive-latex-recommended texlive-latex-extra \
              texlive-lang-cyrillic texlive-fonts-recommended lmodern \
              fonts-dejavu-core fonts-dejavu-extra
