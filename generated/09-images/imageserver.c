@@ -307,6 +307,11 @@ static unsigned char *respond(const struct route *r, int keep, size_t *len)
         snprintf(text, sizeof text, "requests %lu\nactive %ld\npeak_active %ld\n"
                  "connections %ld\npeak_connections %ld\n", stats.requests, stats.active,
                  stats.peak_active, stats.conns, stats.peak_conns);
+        if (r->reset) {                          /* счёт заново с этой минуты */
+            stats.requests = 0;
+            stats.peak_active = stats.active;
+            stats.peak_conns = stats.conns;
+        }
         break;
     default:
         snprintf(text, sizeof text, "Not found\n");
