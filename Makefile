@@ -129,7 +129,12 @@ tests-built: $(TESTS:%=build/tests/%) $(TESTS:%=build/asan/tests/%) programs \
              $(FUZZ:%=build/asan/fuzz/replay_%)
 
 # ---------------------------------------------------------------- weave
-FIGS := $(patsubst book/figures/%.dot,%,$(wildcard book/figures/*.dot))
+# Figures: graphviz diagrams (book/figures/NAME.dot) and gnuplot plots of
+# measured data (book/figures/NAME.gp, reading book/data/*.tsv, run from
+# book/figures/); each becomes SVG for the HTML and PDF for the PDF.
+FIGS := $(patsubst book/figures/%.dot,%,$(wildcard book/figures/*.dot)) \
+        $(patsubst book/figures/%.gp,%,$(wildcard book/figures/*.gp))
+DATA := $(wildcard book/data/*)
 book: build/book.html build/book.pdf
 
 build/figures/%.svg: book/figures/%.dot | build/.deps
@@ -138,6 +143,14 @@ build/figures/%.svg: book/figures/%.dot | build/.deps
 build/figures/%.pdf: book/figures/%.dot | build/.deps
 	@mkdir -p $(@D)
 	dot -Tpdf $< -o $@
+build/figures/%.svg: book/figures/%.gp $(DATA) | build/.deps
+	@mkdir -p $(@D)
+	cd book/figures && gnuplot -e "set terminal svg size 760,430 dynamic font 'DejaVu Sans,12'; \
+	  set output '$(CURDIR)/$@'" $*.gp
+build/figures/%.pdf: book/figures/%.gp $(DATA) | build/.deps
+	@mkdir -p $(@D)
+	cd book/figures && gnuplot -e "set terminal pdfcairo size 15cm,8.5cm font 'DejaVu Sans,9'; \
+	  set output '$(CURDIR)/$@'" $*.gp
 
 build/book.md: $(CHAPTERS) book/tools/nw2md.pl | build/.deps
 	/usr/lib/noweb/markup $(CHAPTERS) | perl book/tools/nw2md.pl >$@
