@@ -152,7 +152,7 @@ build/figures/%.pdf: book/figures/%.gp $(DATA) | build/.deps
 	cd book/figures && gnuplot -e "set terminal pdfcairo size 15cm,8.5cm font 'DejaVu Sans,9'; \
 	  set output '$(CURDIR)/$@'" $*.gp
 
-build/book.md: $(CHAPTERS) book/tools/nw2md.pl | build/.deps
+build/book.md: $(CHAPTERS) book/tools/nw2md.pl $(DATA) | build/.deps
 	/usr/lib/noweb/markup $(CHAPTERS) | perl book/tools/nw2md.pl >$@
 
 PANDOC := pandoc -f markdown+smart --metadata-file=book/metadata.yaml --number-sections \

@@ -139,8 +139,38 @@ sub emit_chunk {
     return $out . ":::\n";
 }
 
+# A prose line "{{tsv book/data/NAME.tsv}}" or "{{tsv book/data/NAME.tsv | Подпись}}"
+# becomes a table of that measured data: the first line is the header, lines
+# starting with "#" describe the machine and the run and go under the table.
+sub tsv_table {
+    my ($path, $caption) = @_;
+    open my $fh, '<:utf8', $path or die "nw2md: {{tsv $path}}: $!\n";
+    my (@rows, @notes);
+    while (my $line = <$fh>) {
+        chomp $line;
+        next if $line =~ /^\s*$/;
+        if ($line =~ /^#\s*(.*)/) { push @notes, $1; next; }
+        push @rows, [map { s/\|/\\|/gr } split /\t/, $line, -1];
+    }
+    close $fh;
+    die "nw2md: $path: нет строк данных\n" unless @rows;
+    my $head = shift @rows;
+    my $out = '| ' . join(' | ', @$head) . " |\n";
+    $out .= '|' . join('|', map { $_ == 0 ? ':---' : '---:' } 0 .. $#$head) . "|\n";
+    $out .= '| ' . join(' | ', @$_) . " |\n" for @rows;
+    $out .= "\n: $caption\n" if defined $caption;
+    $out .= "\n::: {.datanote}\n" . join(' · ', @notes) . "\n:::\n" if @notes;
+    return $out;
+}
+
 for my $item (@items) {
-    print exists $item->{docs} ? $item->{docs} : "\n" . emit_chunk($item) . "\n";
+    if (exists $item->{docs}) {
+        (my $docs = $item->{docs}) =~
+            s/^\{\{tsv\s+(\S+?)\s*(?:\|\s*(.*?)\s*)?\}\}[ \t]*$/tsv_table($1, $2)/gme;
+        print $docs;
+    } else {
+        print "\n" . emit_chunk($item) . "\n";
+    }
 }
 
 # ---- indices
