@@ -70,11 +70,14 @@ static int spare_fd = -1;
 
 /* Дескрипторы кончились (EMFILE): освобождаем запасной, принимаем
    подключение, которое иначе висело бы в очереди вечно, закрываем
-   его и снова занимаем запасной. */
-static void shed_connection(int listener)
+   его и снова занимаем запасной. 1 -- одному отказали, можно пробовать
+   дальше; 0 -- очередь пуста (Linux говорит EMFILE и при пустой
+   очереди!) или запасного нет: пора вернуться в цикл. */
+static int shed_connection(int listener)
 {
-    if (spare_fd >= 0)
-        close(spare_fd);
+    if (spare_fd < 0)
+        return 0;
+    close(spare_fd);
     int fd = accept(listener, NULL, NULL);
     if (fd >= 0) {
         fprintf(stderr, "Refusing a connection: out of file descriptors "
@@ -82,6 +85,7 @@ static void shed_connection(int listener)
         close(fd);
     }
     spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
 }
 static void watch(struct server *srv, int fd, fd_set *set)
 {
@@ -103,16 +107,14 @@ static void accept_connections(struct server *srv)
     for (;;) {
         int fd = accept(srv->listener, NULL, NULL);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;                 /* очередь пуста: всех приняли */
-            if (errno == EMFILE || errno == ENFILE) {
-                shed_connection(srv->listener);
-                continue;
-            }
-            perror("accept");
-            return;
+            int e = errno;
+            if (e == EINTR || e == ECONNABORTED)
+                continue;               /* сигнал или клиент передумал: дальше */
+            if ((e == EMFILE || e == ENFILE) && shed_connection(srv->listener))
+                continue;               /* одному отказали, очередь не пуста */
+            if (e != EAGAIN && e != EWOULDBLOCK && e != EMFILE && e != ENFILE)
+                fprintf(stderr, "accept: %s\n", strerror(e));
+            return;                     /* очередь пуста: всех приняли */
         }
         char name[NET_PEER_NAME_MAX];
         net_peer_name(fd, name, sizeof name);

@@ -85,11 +85,14 @@ static int spare_fd = -1;
 
 /* Дескрипторы кончились (EMFILE): освобождаем запасной, принимаем
    подключение, которое иначе висело бы в очереди вечно, закрываем
-   его и снова занимаем запасной. */
-static void shed_connection(int listener)
+   его и снова занимаем запасной. 1 -- одному отказали, можно пробовать
+   дальше; 0 -- очередь пуста (Linux говорит EMFILE и при пустой
+   очереди!) или запасного нет: пора вернуться в цикл. */
+static int shed_connection(int listener)
 {
-    if (spare_fd >= 0)
-        close(spare_fd);
+    if (spare_fd < 0)
+        return 0;
+    close(spare_fd);
     int fd = accept(listener, NULL, NULL);
     if (fd >= 0) {
         fprintf(stderr, "Refusing a connection: out of file descriptors "
@@ -97,6 +100,7 @@ static void shed_connection(int listener)
         close(fd);
     }
     spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
 }
 static void close_client(struct server *srv, struct client *c)
 {
@@ -154,14 +158,13 @@ static void accept_connections(struct server *srv, int fd, struct handler *h)
     for (;;) {
         int cfd = accept(fd, NULL, NULL);
         if (cfd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            int e = errno;
+            if (e == EINTR || e == ECONNABORTED)
                 continue;
-            if (errno == EMFILE || errno == ENFILE) {
-                shed_connection(fd);
+            if ((e == EMFILE || e == ENFILE) && shed_connection(fd))
                 continue;
-            }
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                perror("accept");
+            if (e != EAGAIN && e != EWOULDBLOCK && e != EMFILE && e != ENFILE)
+                fprintf(stderr, "accept: %s\n", strerror(e));
             return;
         }
         char name[NET_PEER_NAME_MAX];
