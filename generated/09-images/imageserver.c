@@ -138,20 +138,27 @@ static void draw(unsigned char *raw, int w, int h, unsigned long serial)
     uint64_t r[16];
     for (int i = 0; i < 16; i++)
         r[i] = mix(serial * 16 + (uint64_t)i);
-    unsigned char *p = raw;
     for (int y = 0; y < h; y++) {
-        *p++ = 0;                                /* фильтр строки: None */
-        for (int x = 0; x < w; x++, p += 3) {
-            for (int c = 0; c < 3; c++)          /* фон: сверху вниз */
-                p[c] = (unsigned char)(((r[0] >> (8 * c)) & 0xFF) * (h - y) / h
-                                       + ((r[1] >> (8 * c)) & 0xFF) * y / h);
-            for (int k = 0; k < 5; k++) {
-                long cx = (long)(r[2 + k] % (unsigned)w), cy = (long)((r[2 + k] >> 20) % (unsigned)h);
-                long rad = 4 + (long)((r[2 + k] >> 40) % (unsigned)(1 + (w < h ? w : h) / 4));
-                if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= rad * rad)
-                    for (int c = 0; c < 3; c++)
-                        p[c] = (unsigned char)(r[8 + k] >> (8 * c));
-            }
+        unsigned char *row = raw + (size_t)y * (1 + 3 * (size_t)w);
+        row[0] = 0;                              /* фильтр строки: None */
+        unsigned char *px = row + 1;
+        for (int c = 0; c < 3; c++)              /* фон: сверху вниз */
+            px[c] = (unsigned char)((((r[0] >> (8 * c)) & 0xFF) * (uint64_t)(h - y)
+                                     + ((r[1] >> (8 * c)) & 0xFF) * (uint64_t)y) / (uint64_t)h);
+        for (int x = 1; x < w; x++)
+            memcpy(px + 3 * x, px, 3);
+        for (int k = 0; k < 5; k++) {
+            long cx = (long)(r[2 + k] % (unsigned)w), cy = (long)((r[2 + k] >> 20) % (unsigned)h);
+            long rad = 4 + (long)((r[2 + k] >> 40) % (unsigned)(1 + (w < h ? w : h) / 4));
+            long dy = y - cy, dx = 0;
+            if (dy * dy > rad * rad)
+                continue;
+            while ((dx + 1) * (dx + 1) + dy * dy <= rad * rad)
+                dx++;                                    /* полуширина круга на этой строке */
+            for (long x = cx - dx < 0 ? 0 : cx - dx; x <= cx + dx && x < w; x++)
+                for (int c = 0; c < 3; c++)
+                    px[3 * x + c] = (unsigned char)(r[8 + k] >> (8 * c));
+
         }
     }
 }
