@@ -158,7 +158,6 @@ static void draw(unsigned char *raw, int w, int h, unsigned long serial)
             for (long x = cx - dx < 0 ? 0 : cx - dx; x <= cx + dx && x < w; x++)
                 for (int c = 0; c < 3; c++)
                     px[3 * x + c] = (unsigned char)(r[8 + k] >> (8 * c));
-
         }
     }
 }
