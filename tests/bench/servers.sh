@@ -1,85 +1,101 @@
 #!/usr/bin/env bash
-# tests/bench/servers.sh — the first table of the book's measurements:
-# the same load against the blocking server (chapter 02), the select
-# server (chapter 03) and the selectors server (chapter 04) with each
-# backend. Not a test: numbers depend on the machine; nothing is asserted.
+# tests/bench/servers.sh — requests per second of the "Hello world!" servers
+# (chapters 2, 3, 4 with each backend, 5, 8) next to a libuv program and a
+# Python asyncio program serving the same protocol, at 1, 10, 100 and 1,000
+# concurrent clients and with 10 active clients among 900 silent ones.
+# Not a test: nothing is asserted. Part of `make bench`; the appendix
+# «Измерения» explains the method.
 #
-#   BOOK_BIN=build/bin tests/bench/servers.sh [CLIENTS...]
+#   BOOK_BIN=build/bin tests/bench/servers.sh       (REPS=3, SECONDS_PER_RUN=1)
 #
-# For every server and every client count N: N clients connect at once and
-# each sends one request ("served at once" = answered while all N were
-# connected, "refused" = closed by the server); then the answered clients
-# make REQS more round trips each, concurrently (requests per second).
-# Raw data: build/bench/servers.tsv.
+# The client is build/bin/10-measurements-loadgen (the appendix's program):
+# N connections, one request in flight on each; after a warm-up in which
+# every client gets its first answer, it counts answers for SECONDS_PER_RUN.
+# Each repetition runs every server once per scenario, the order of the
+# servers rotating from one repetition to the next.
+# Data: $DATA/servers-raw.tsv (every run), servers.tsv (median thousand
+# requests/s), servers-ratio.tsv (median of the per-repetition ratios to our
+# async server, chapter 8), servers-cpu.tsv (server CPU time per answer:
+# the loadgen reads /proc/PID/stat around the timed window).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/common.bash
+REPS=${REPS:-3}
+DUR=${SECONDS_PER_RUN:-1}
+LOADGEN=$BIN/10-measurements-loadgen
+SCEN=(1:0 10:0 100:0 1000:0 10:900)
 
-BIN=${BOOK_BIN:-build/bin}
-REQS=${REQS:-1000}
-IDLE=${IDLE:-1000}   # idle connections in the second scenario
-COUNTS=("$@")
-[ ${#COUNTS[@]} -gt 0 ] || COUNTS=(10 100 1500)
-# Scenarios "N:IDLE": N active clients, plus IDLE silent connections.
-SCEN=()
-for n in "${COUNTS[@]}"; do SCEN+=("$n:0"); done
-SCEN+=("10:$IDLE")
-mkdir -p build/bench
-cc -std=c11 -O2 -Wall -Wextra -Werror -o build/bench/loadgen tests/bench/loadgen.c
+mapfile -t servers < <(hello_servers | tr ' ' '\n')
+raw=$DATA/servers-raw.tsv
+{ machine_notes
+  echo "# повторений: $REPS по $DUR с, порядок серверов сдвигается с каждым повторением"
+  printf 'rep\tserver\tclients\tidle\tat_once\trefused\trequests\tseconds\treq_per_s\tserver_cpu_us_per_req\n'
+} >"$raw.tmp"
+PID=
+trap '[ -n "$PID" ] && stop "$PID"; rm -f "$raw.tmp"' EXIT
 
-# The load client and the servers need more than 1024 descriptors.
-ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-    || echo $((20000 + RANDOM % 20000))
-}
-
-wait_port() { # $1 = port
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
-
-servers=("02-blocking-server:" "03-select-server:")
-backends=$("$BIN/04-selectors-server" --list-backends 2>/dev/null || echo "epoll poll select")
-for b in $backends; do servers+=("04-selectors-server:$b"); done
-
-tsv=build/bench/servers.tsv
-printf 'server\tbackend\tidle\tclients\tat_once\trefused\trequests\tseconds\treq_per_s\n' >"$tsv"
-pid=
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
-
-for entry in "${servers[@]}"; do
-  prog=${entry%%:*} backend=${entry#*:}
+ns=${#servers[@]}
+for rep in $(seq "$REPS"); do
   for sc in "${SCEN[@]}"; do
     n=${sc%%:*} idle=${sc#*:}
-    port=$(free_port)
-    args=(--port "$port")
-    [ -n "$backend" ] && args+=(--backend "$backend")
-    "$BIN/$prog" "${args[@]}" >/dev/null 2>&1 &
-    pid=$!
-    if ! wait_port "$port"; then echo "$prog did not start" >&2; kill "$pid"; exit 1; fi
-    line=$(timeout 60 build/bench/loadgen "$port" "$n" "$REQS" 2000 "$idle")
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=
-    printf '%s\t%s\t%s\t%s\n' "$prog" "${backend:--}" "$idle" "$line" >>"$tsv"
+    for i in $(seq 0 $((ns - 1))); do
+      key=${servers[$(((i + rep) % ns))]}
+      port=$(free_port)
+      start_server "$key" "$port"
+      line=$(timeout 30 "${CLI[@]}" "$LOADGEN" rps "$port" "$n" "$DUR" "$idle" "$PID" || echo "$n	0	$n	0	0	0	-1")
+      stop "$PID"; PID=
+      printf '%s\t%s\t%s\t%s\t%s\n' "$rep" "$key" "$n" "$idle" "$(cut -f2- <<<"$line")" >>"$raw.tmp"
+      printf '\r%s/%s %-16s %5s+%-4s %s req/s   ' "$rep" "$REPS" "$key" "$n" "$idle" "$(cut -f6 <<<"$line")" >&2
+    done
   done
 done
+echo >&2
+mv "$raw.tmp" "$raw"
 
-echo "Requests: $REQS round trips per answered client; loopback; $(nproc) CPU"
-column -t -s $'\t' "$tsv"
-# Ratios against the blocking server (served at once) and against the
-# select server (requests per second), same scenario.
-awk -F'\t' 'NR == 1 { next }
-  { k = $3 ":" $4; row[NR] = $0
-    if ($1 == "02-blocking-server") blk[k] = $5
-    if ($1 == "03-select-server") sel[k] = $9 }
-  END { print ""
-        printf "%-20s %-7s %-11s %-22s %s\n", "server", "backend", "idle:N", "served at once / blocking", "req/s / select server"
-        for (i = 2; i <= NR; i++) { split(row[i], f, "\t"); k = f[3] ":" f[4]
-          a = blk[k] > 0 ? sprintf("x%.0f", f[5] / blk[k]) : "-"
-          b = sel[k] > 0 ? sprintf("%.2f", f[9] / sel[k]) : "-"
-          printf "%-20s %-7s %-11s %-22s %s\n", f[1], f[2], k, a, b } }' "$tsv"
+# The book's tables: servers as rows, scenarios as columns.
+table() { # $1 = file with "server<TAB>clients<TAB>idle<TAB>value" lines, $2 = printf format
+  {
+    printf 'сервер\t1\t10\t100\t1000\t10 + 900 молчащих\n'
+    for key in "${servers[@]}"; do
+      printf '%s' "$(server_label "$key")"
+      for sc in "${SCEN[@]}"; do
+        v=$(awk -F'\t' -v s="$key" -v n="${sc%%:*}" -v i="${sc#*:}" '$1 == s && $2 == n && $3 == i { print $4 }' "$1")
+        printf "\t$2" "${v:-0}"
+      done
+      printf '\n'
+    done
+  }
+}
+summarize "$raw" 2,3,4 9 >build/bench/servers.med
+awk -F'\t' '{ if ($5 > s) s = $5 } END { print s + 0 }' build/bench/servers.med >build/bench/servers.spread
+awk -F'\t' 'NR > 1 && !/^#/ { if ($2 == "async") base[$1, $3, $4] = $9; r[NR] = $0 }
+  END { for (i in r) { split(r[i], f, "\t"); b = base[f[1], f[3], f[4]]
+          if (b > 0) printf "%s\t%s\t%s\t%s\t%s\n", f[1], f[2], f[3], f[4], f[9] / b } }' "$raw" |
+  sort -n | { printf 'rep\tserver\tclients\tidle\tratio\n'; cat; } >build/bench/servers-ratio.raw
+summarize build/bench/servers-ratio.raw 2,3,4 5 >build/bench/servers-ratio.med
+{ machine_notes
+  echo "# тысяч ответов в секунду, медиана $REPS повторений; наибольший разброс (макс − мин)/медиана в таблице: $(cat build/bench/servers.spread) %"
+  awk -F'\t' '{ printf "%s\t%s\t%s\t%.1f\n", $1, $2, $3, $4 / 1000 }' build/bench/servers.med >build/bench/servers.k
+  table build/bench/servers.k '%s'
+} >"$DATA/servers.tsv"
+{ machine_notes
+  echo "# во сколько раз быстрее (>1) или медленнее (<1) сервера async из главы 8: медиана отношений, взятых в каждом повторении"
+  awk -F'\t' '{ printf "%s\t%s\t%s\t%.2f\n", $1, $2, $3, $4 }' build/bench/servers-ratio.med >build/bench/servers-ratio.k
+  table build/bench/servers-ratio.k '%s'
+} >"$DATA/servers-ratio.tsv"
+summarize "$raw" 2,3,4 10 >build/bench/servers-cpu.med
+{ machine_notes
+  echo "# процессорное время сервера (user + system) на один ответ, мкс, медиана $REPS повторений: цена запроса, не зависящая от того, упёрся ли в потолок клиент"
+  awk -F'\t' '{ printf "%s\t%s\t%s\t%.2f\n", $1, $2, $3, $4 }' build/bench/servers-cpu.med >build/bench/servers-cpu.k
+  table build/bench/servers-cpu.k '%s'
+} >"$DATA/servers-cpu.tsv"
+
+echo "Тысяч ответов в секунду (медиана; клиентов одновременно):"
+grep -v '^#' "$DATA/servers.tsv" | column -t -s $'\t'
+echo
+echo "Отношение к серверу async (гл. 8), тот же прогон:"
+grep -v '^#' "$DATA/servers-ratio.tsv" | column -t -s $'\t'
+echo
+echo "Процессорное время сервера на ответ, мкс:"
+grep -v '^#' "$DATA/servers-cpu.tsv" | column -t -s $'\t'
+echo "Данные: $raw, $DATA/servers.tsv, $DATA/servers-ratio.tsv, $DATA/servers-cpu.tsv"
