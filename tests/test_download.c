@@ -91,7 +91,8 @@ static int download(const char *out, char *const args[])
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         sup_sleep_ms(50);
     }
-    return sup_stop(pid, 1000) >= 0 ? -1 : -1;
+    sup_stop(pid, 1000);
+    return -1;
 }
 
 /* ---- checking the files ---- */
