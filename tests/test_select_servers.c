@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +298,97 @@ static void test_beyond_fd_setsize(void **state)
     assert_int_equal(stop(r), 0);
 }
 
+/* Start prog like sup_spawn, but with RLIMIT_NOFILE (soft and hard)
+ * lowered to limit, so that the server runs out of descriptors after a
+ * handful of clients and cannot raise its own limit again. */
+static pid_t spawn_limited(const struct config *cfg, int port, const char *out,
+                           rlim_t limit)
+{
+    const char *dir = getenv("BOOK_BIN");
+    char path[512], portstr[16];
+    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "build/bin", cfg->prog);
+    snprintf(portstr, sizeof portstr, "%d", port);
+    char *argv[] = {(char *)cfg->prog, "--port", portstr, NULL, NULL, NULL};
+    if (cfg->backend) {
+        argv[3] = "--backend";
+        argv[4] = (char *)cfg->backend;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = open("/dev/null", O_RDONLY);
+    if (fd < 0 || in < 0)
+        _exit(127);
+    dup2(in, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    for (int i = 3; i < 4096; i++)
+        close(i);               /* inherited descriptors would eat the limit */
+    struct rlimit rl = {limit, limit};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        _exit(126);
+    execv(path, argv);
+    _exit(127);
+}
+
+enum { NTRY = 10 };
+
+/* Out of file descriptors: the server refuses the connections it cannot
+ * take (EMFILE, the spare descriptor trick), does not get stuck in its
+ * accept loop, keeps serving the clients it has, and takes new ones once
+ * descriptors are free again. */
+static void test_out_of_descriptors(void **state)
+{
+    struct running *r = *state;
+    stop(r);                    /* this test needs its own, limited server */
+    r->port = sup_free_port();
+    assert_true(r->port > 0);
+    r->pid = spawn_limited(r->cfg, r->port, r->out, 12);
+    assert_true(r->pid > 0);
+    assert_int_equal(sup_wait_port(r->port, 5000), 0);
+    int fds[NTRY], served = 0, refused = 0;
+    for (int i = 0; i < NTRY; i++) {
+        fds[i] = sup_connect(r->port, 5000);
+        assert_true(fds[i] >= 0);
+        int rc = roundtrip(fds[i], "x\n");
+        if (rc == 0)
+            served++;
+        else if (rc == -EPIPE || rc == -ECONNRESET)
+            refused++;
+        else
+            fail_msg("client %d: unexpected %d", i, rc);
+    }
+    assert_true(served >= 2);
+    assert_true(refused >= 1);
+    assert_int_equal(served + refused, NTRY);
+    /* the ones it took are still served: the loop is not stuck */
+    for (int i = 0; i < NTRY; i++)
+        if (roundtrip(fds[i], "again\n") == 0)
+            served--;
+    assert_int_equal(served, 0);
+    char *out = sup_read_file(r->out);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "out of file descriptors (EMFILE)"));
+    free(out);
+    for (int i = 0; i < NTRY; i++)
+        close(fds[i]);
+    int fd = -1;
+    for (int tries = 0; tries < 50; tries++) { /* its closes may lag ours */
+        fd = sup_connect(r->port, 5000);
+        assert_true(fd >= 0);
+        if (roundtrip(fd, "free again\n") == 0)
+            break;
+        close(fd);
+        fd = -1;
+        sup_sleep_ms(20);
+    }
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(stop(r), 0);
+}
+
 /* The environment variable picks the backend when no flag is given. */
 static void test_backend_from_environment(void **state)
 {
@@ -342,32 +434,40 @@ static void test_backend_from_environment(void **state)
 int main(void)
 {
     static struct config configs[8];
-    size_t n = 0;
-    configs[n++] = (struct config){"03-select-server", NULL, "03-select"};
-    for (size_t i = 0; selector_backend_at(i) != NULL && n < 8; i++) {
-        configs[n] = (struct config){"04-selectors-server", selector_backend_at(i), ""};
-        snprintf(configs[n].name, sizeof configs[n].name, "04-selectors/%s",
+    size_t nc = 0;
+    configs[nc++] = (struct config){"03-select-server", NULL, "03-select"};
+    for (size_t i = 0; selector_backend_at(i) != NULL && nc < 8; i++) {
+        configs[nc] = (struct config){"04-selectors-server", selector_backend_at(i), ""};
+        snprintf(configs[nc].name, sizeof configs[nc].name, "04-selectors/%s",
                  selector_backend_at(i));
-        n++;
+        nc++;
     }
-    int failed = 0;
-    for (size_t c = 0; c < n; c++) {
-        void *cfg = &configs[c];
-#define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, cfg)
-        const struct CMUnitTest tests[] = {
-            T(test_200_clients_interleaved),
-            T(test_misbehaving_clients),
-            T(test_sigterm_with_clients_connected),
-            T(test_beyond_fd_setsize),
-        };
+    static const struct {
+        const char *name;
+        CMUnitTestFunction fn;
+    } per_server[] = {
+#define T(fn) {#fn, fn}
+        T(test_200_clients_interleaved),
+        T(test_misbehaving_clients),
+        T(test_sigterm_with_clients_connected),
+        T(test_beyond_fd_setsize),
+        T(test_out_of_descriptors),
 #undef T
-        fprintf(stderr, "== %s\n", configs[c].name);
-        failed += _cmocka_run_group_tests(configs[c].name, tests,
-                                          sizeof tests / sizeof tests[0], NULL, NULL);
-    }
-    const struct CMUnitTest common[] = {
-        cmocka_unit_test(test_backend_from_environment),
     };
-    failed += cmocka_run_group_tests_name("04-selectors/env", common, NULL, NULL);
-    return failed ? 1 : 0;
+    enum { PER = sizeof per_server / sizeof per_server[0] };
+    /* one group (one summary for the runner), tests named "server/test" */
+    struct CMUnitTest tests[8 * PER + 1];
+    static char names[8 * PER + 1][160];
+    size_t n = 0;
+    for (size_t c = 0; c < nc; c++)
+        for (size_t i = 0; i < PER; i++) {
+            snprintf(names[n], sizeof names[n], "%.47s/%.100s", configs[c].name,
+                     per_server[i].name);
+            tests[n] = (struct CMUnitTest){names[n], per_server[i].fn, setup,
+                                           teardown, &configs[c]};
+            n++;
+        }
+    tests[n++] = (struct CMUnitTest){"04-selectors/test_backend_from_environment",
+                                     test_backend_from_environment, NULL, NULL, NULL};
+    return _cmocka_run_group_tests("select-servers", tests, n, NULL, NULL) ? 1 : 0;
 }

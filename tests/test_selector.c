@@ -441,40 +441,56 @@ static void test_default_is_best(void **state)
 #endif
 }
 
+/* One group for the whole suite (so the runner sees one summary), with
+ * every test once per backend, named "backend/test". */
+static void add(struct CMUnitTest *t, size_t *n, const char *backend,
+                const char *name, CMUnitTestFunction fn, int per_backend)
+{
+    char *full = malloc(strlen(name) + 32);
+    if (full == NULL)
+        abort();
+    sprintf(full, "%s/%s", backend, name);
+    t[*n] = (struct CMUnitTest){full, fn, per_backend ? setup : NULL,
+                                per_backend ? teardown : NULL,
+                                per_backend ? (void *)backend : NULL};
+    (*n)++;
+}
+
 int main(void)
 {
-    int failed = 0;
-    for (size_t b = 0; selector_backend_at(b) != NULL; b++) {
-        void *name = (void *)selector_backend_at(b);
-#define T(fn) cmocka_unit_test_prestate_setup_teardown(fn, setup, teardown, name)
-        const struct CMUnitTest tests[] = {
-            T(test_backend_name),
-            T(test_register_get_key),
-            T(test_register_errors),
-            T(test_modify),
-            T(test_unregister),
-            T(test_socketpair_readiness),
-            T(test_full_send_buffer),
-            T(test_peer_closed_is_readable),
-            T(test_timeout_zero_and_finite),
-            T(test_empty_selector_timeout),
-            T(test_infinite_timeout_wakeup),
-            T(test_eintr),
-            T(test_closed_while_registered),
-            T(test_small_cap),
-            T(test_many_descriptors),
-        };
+    static const struct {
+        const char *name;
+        CMUnitTestFunction fn;
+    } per_backend[] = {
+#define T(fn) {#fn, fn}
+        T(test_backend_name),
+        T(test_register_get_key),
+        T(test_register_errors),
+        T(test_modify),
+        T(test_unregister),
+        T(test_socketpair_readiness),
+        T(test_full_send_buffer),
+        T(test_peer_closed_is_readable),
+        T(test_timeout_zero_and_finite),
+        T(test_empty_selector_timeout),
+        T(test_infinite_timeout_wakeup),
+        T(test_eintr),
+        T(test_closed_while_registered),
+        T(test_small_cap),
+        T(test_many_descriptors),
 #undef T
-        char group[64];
-        snprintf(group, sizeof group, "selector/%s", (const char *)name);
-        failed += _cmocka_run_group_tests(group, tests,
-                                          sizeof tests / sizeof tests[0],
-                                          NULL, NULL);
-    }
-    const struct CMUnitTest common[] = {
-        cmocka_unit_test(test_unknown_backend),
-        cmocka_unit_test(test_default_is_best),
     };
-    failed += cmocka_run_group_tests_name("selector/common", common, NULL, NULL);
+    enum { PER = sizeof per_backend / sizeof per_backend[0] };
+    struct CMUnitTest tests[8 * PER + 2];
+    size_t n = 0;
+    for (size_t b = 0; selector_backend_at(b) != NULL && b < 8; b++)
+        for (size_t i = 0; i < PER; i++)
+            add(tests, &n, selector_backend_at(b), per_backend[i].name,
+                per_backend[i].fn, 1);
+    add(tests, &n, "common", "test_unknown_backend", test_unknown_backend, 0);
+    add(tests, &n, "common", "test_default_is_best", test_default_is_best, 0);
+    int failed = _cmocka_run_group_tests("selector", tests, n, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+        free((char *)tests[i].name);
     return failed ? 1 : 0;
 }
