@@ -54,7 +54,8 @@ const selector_key *selector_get_key(const selector *s, int fd);
 size_t selector_count(const selector *s);
 /* Ждать, пока хоть один дескриптор станет готов, но не дольше
    timeout_ms (0 -- только проверить, -1 -- сколько угодно). Пишет
-   до cap событий в ready и возвращает их число (0 -- тайм-аут),
+   до cap событий в ready и возвращает их число (0 -- тайм-аут; изредка
+   раньше срока, если ядро сообщило только о снятых дескрипторах),
    либо -EINTR (прерван сигналом), -EINVAL (cap < 1), -EBADF
    (бэкенд select: среди наблюдаемых есть закрытый дескриптор). */
 int selector_select(selector *s, selector_event *ready, int cap,
