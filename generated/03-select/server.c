@@ -17,7 +17,7 @@ enum { REPLY_LEN = sizeof reply - 1 };
 
 struct server {
     int listener;                /* слушающий сокет */
-    int wake;                    /* читающий конец трубы для сигналов */
+    int wake;                    /* читающий конец канала для сигналов */
     fd_set readers, writers;     /* кого ждём на чтение, на запись */
     int maxfd;                   /* наибольший дескриптор в множествах */
     size_t unsent[FD_SETSIZE];   /* сколько байт ответа ещё не ушло */
@@ -34,7 +34,7 @@ static void on_stop_signal(int sig)
     errno = saved;
 }
 
-/* Труба, чей читающий конец станет готов к чтению, когда придёт
+/* Канал, чей читающий конец станет готов к чтению, когда придёт
    SIGINT или SIGTERM. Возвращает его (или -errno), пишущий конец
    кладёт в *write_end. */
 static int stop_signals_to_pipe(int *write_end)

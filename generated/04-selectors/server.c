@@ -49,7 +49,7 @@ static void on_stop_signal(int sig)
     errno = saved;
 }
 
-/* Труба, чей читающий конец станет готов к чтению, когда придёт
+/* Канал, чей читающий конец станет готов к чтению, когда придёт
    SIGINT или SIGTERM. Возвращает его (или -errno), пишущий конец
    кладёт в *write_end. */
 static int stop_signals_to_pipe(int *write_end)
