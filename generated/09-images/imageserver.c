@@ -165,7 +165,8 @@ enum { MAX_SIDE = 1024 };
 
 static struct {
     double latency, jitter;       /* секунды: задержка ответа latency ± jitter */
-} cfg = {0.250, 0.050};
+    double idle;                  /* секунды тишины до закрытия соединения */
+} cfg = {0.250, 0.050, 5.0};
 
 static struct {
     unsigned long serial;         /* номер последней выданной картинки */
@@ -194,6 +195,15 @@ static int parse_ms(const char *s, double *out)
 static int parse_args(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--idle-timeout") == 0) {    /* секунды, как в главе 8 */
+            char *end = "";
+            cfg.idle = i + 1 < argc ? strtod(argv[++i], &end) : 0;
+            if (*end != '\0' || !(cfg.idle > 0)) {
+                fprintf(stderr, "--idle-timeout: expected seconds > 0\n");
+                return -1;
+            }
+            continue;
+        }
         int lat = strcmp(argv[i], "--latency") == 0, jit = strcmp(argv[i], "--jitter") == 0;
         if (!lat && !jit)
             continue;                            /* --port разбирает net */
@@ -203,6 +213,15 @@ static int parse_args(int argc, char **argv)
         }
     }
     return 0;
+}
+static aio_future *recv_or_timeout(aio_loop *loop, int fd, char *buf, size_t cap)
+{
+    aio_future *inner = aio_sock_recv(loop, fd, buf, cap);
+    if (inner == NULL)
+        return NULL;
+    aio_future *w = aio_wait_for(loop, inner, cfg.idle);
+    aio_future_unref(inner);
+    return w;
 }
 enum route_kind {
     R_REDIRECT,   /* /W/H: переадресация на новую картинку */
@@ -365,9 +384,9 @@ static int conn_body(gen *g)
         while ((f->head = head_length(f->buf)) == 0) {
             if (f->len == sizeof f->buf - 1)
                 GEN_RETURN(g, gen_none());           /* заголовок не влез: до свидания */
-            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_recv(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len));
+            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_or_timeout(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len));
             if (f->err.code != 0 || f->r.i == 0)
-                GEN_RETURN(g, gen_none());           /* ошибка, отмена или клиент ушёл */
+                GEN_RETURN(g, gen_none());           /* тишина, ошибка, отмена или клиент ушёл */
             f->len += (size_t)f->r.i;
             f->buf[f->len] = '\0';
         }
