@@ -1,122 +1,59 @@
 #!/usr/bin/env bash
-# tests/bench/asyncio.sh — chapter 8 against peers on the same load, in the
-# same run. Not a test: nothing is asserted, numbers depend on the machine.
+# tests/bench/asyncio.sh — chapter 8's web app against peers serving the
+# same page, with wrk, in the same run. Not a test: nothing is asserted.
 #
-#   BOOK_BIN=build/bin tests/bench/asyncio.sh
+#   BOOK_BIN=build/bin tests/bench/asyncio.sh      (REPS=3, DUR=2 seconds per run)
 #
-# 1. "Hello world!" servers: 08-asyncio-server against the same server on
-#    libuv (tests/bench/uv_peer.c, compiled here into build/bench/; needs
-#    Debian's libuv1-dev) and the callback server of chapter 4, driven by
-#    tests/bench/loadgen.c (chapters 3-4): N clients at once, round trips.
-# 2. The web app: 08-asyncio-webapp against uv_peer web and nginx (Debian's
-#    nginx-light, started here on a loopback port with a temporary config)
-#    serving the same page, driven by wrk (or ab) with keep-alive.
-# 3. The most idle connections held on one thread by 08-asyncio-server and
-#    the memory (RSS) per connection.
-# Peers that are not installed are skipped with a note.
-# Raw data: build/bench/asyncio.tsv.
+# Servers: 08-asyncio-webapp (ours), the same tiny HTTP server on libuv
+# (tests/bench/uv_peer.c, built into build/bench/), nginx with one worker
+# (Debian's nginx-light, started here on a loopback port with a temporary
+# config), and chapter 1's blocking web app for scale. Each serves the index
+# page; wrk (one thread, pinned to the other core) loads it with 10 and 100
+# connections, keep-alive and "Connection: close". Servers rotate from one
+# repetition to the next. The "Hello world!" comparison of chapter 8 with
+# libuv and the callback server, and the connections held, are measured for
+# every server by servers.sh and conns.sh.
+# Data: $DATA/web-raw.tsv, web.tsv (median thousand requests/s),
+# web-ratio.tsv (median of per-repetition ratios to nginx).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-
-BIN=${BOOK_BIN:-build/bin}
-DUR=${DUR:-5}            # seconds per wrk run
-HELD=${HELD:-10000}      # idle connections for the memory scenario
-OUT=build/bench
-TSV=$OUT/asyncio.tsv
-mkdir -p "$OUT"
-ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
-cc -std=c11 -O2 -Wall -Wextra -Werror -o "$OUT/loadgen" tests/bench/loadgen.c
-have_uv=0
-if cc -std=gnu11 -O2 -Wall -Wextra -o "$OUT/uv_peer" tests/bench/uv_peer.c -luv 2>"$OUT/uv_peer.log"; then
-  have_uv=1
-else
-  echo "note: libuv peer skipped (apt-get install libuv1-dev): $(head -1 "$OUT/uv_peer.log")"
-fi
+. tests/bench/common.bash
+REPS=${REPS:-3}
+DUR=${DUR:-2}
+command -v wrk >/dev/null || { echo "wrk не найден (apt-get install wrk): веб-сравнение пропущено" >&2; exit 0; }
 NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
-    || echo $((20000 + RANDOM % 20000))
-}
-wait_port() {
-  for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
-PIDS=()
 TMP=$(mktemp -d)
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-start() { # $1 = port, rest = command; sets SPID
-  "${@:2}" >"$TMP/server.$1.log" 2>&1 &
-  SPID=$!
-  PIDS+=("$SPID")
-  wait_port "$1"
-}
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+PID=
+trap '[ -n "$PID" ] && stop "$PID"; rm -rf "$TMP"' EXIT
 
-printf 'bench\tserver\tparam\tvalue\tunit\n' >"$TSV"
-
-echo "== 1. Hello world: loadgen, round trips per second (higher is better)"
-printf '%-28s %8s %10s %12s\n' server clients at_once req/s
-declare -A HELLO=([ours:08-asyncio-server]="$BIN/08-asyncio-server --port")
-HELLO_ORDER=(ours:08-asyncio-server)
-if [ -x "$BIN/04-selectors-server" ]; then
-  HELLO[callbacks:04-selectors-server]="$BIN/04-selectors-server --port"
-  HELLO_ORDER+=(callbacks:04-selectors-server)
-fi
-if [ $have_uv = 1 ]; then
-  HELLO[peer:libuv]="$OUT/uv_peer hello"
-  HELLO_ORDER+=(peer:libuv)
-fi
-for name in "${HELLO_ORDER[@]}"; do
-  for n in 100 1000; do
-    port=$(free_port)
-    # shellcheck disable=SC2086
-    start "$port" ${HELLO[$name]} "$port"
-    line=$(timeout 60 "$OUT/loadgen" "$port" "$n" 200 3000 || echo "$n 0 0 0 0 0")
-    stop "$SPID"
-    read -r _ at_once _ _ _ rps <<<"$line"
-    printf '%-28s %8s %10s %12s\n' "$name" "$n" "$at_once" "$rps"
-    printf 'hello\t%s\t%s\t%s\treq/s\n' "$name" "$n" "$rps" >>"$TSV"
-  done
-done
-
-echo
-echo "== 2. The web app: keep-alive requests per second (higher is better)"
-PAGE="$TMP/index.html"
+# The page as our web app serves it: the others serve the same bytes.
 port=$(free_port)
-start "$port" "$BIN/08-asyncio-webapp" --port "$port"
-curl -s "http://127.0.0.1:$port/" >"$PAGE"
-stop "$SPID"
-load() { # $1 = port, $2 = path; prints req/s
-  if command -v wrk >/dev/null; then
-    wrk -t2 -c100 -d"${DUR}s" "http://127.0.0.1:$1$2" 2>&1 | awk '/Requests\/sec/ {print $2}'
-  else
-    ab -q -k -n 50000 -c 100 "http://127.0.0.1:$1$2" 2>&1 | awk '/Requests per second/ {print $4}'
-  fi
+start_web() { # $1 = key, $2 = port; sets PID
+  local cmd
+  case $1 in
+    webapp) cmd=("$BIN/08-asyncio-webapp" --port "$2") ;;
+    webapp-blocking) cmd=("$BIN/01-web-app-main" --port "$2") ;;
+    libuv) cmd=(build/bench/uv_peer web "$2" "$TMP/index.html") ;;
+    nginx) sed "s/@PORT@/$2/" "$TMP/nginx/nginx.conf.in" >"$TMP/nginx/nginx.conf"
+           cmd=("$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf") ;;
+  esac
+  "${SRV[@]}" "${cmd[@]}" >"$TMP/$1.log" 2>&1 &
+  PID=$!
+  wait_port "$2" || { echo "$1 не запустился" >&2; cat "$TMP/$1.log" >&2; stop "$PID"; PID=; return 1; }
 }
-printf '%-28s %12s\n' server req/s
-port=$(free_port); start "$port" "$BIN/08-asyncio-webapp" --port "$port"
-r=$(load "$port" /); stop "$SPID"
-printf '%-28s %12s\n' ours:08-asyncio-webapp "$r"; printf 'web\tours\t/\t%s\treq/s\n' "$r" >>"$TSV"
-if [ $have_uv = 1 ]; then
-  port=$(free_port); start "$port" "$OUT/uv_peer" web "$port" "$PAGE"
-  r=$(load "$port" /); stop "$SPID"
-  printf '%-28s %12s\n' peer:libuv "$r"; printf 'web\tlibuv\t/\t%s\treq/s\n' "$r" >>"$TSV"
-fi
+start_web webapp "$port"
+curl -s "http://127.0.0.1:$port/" >"$TMP/index.html"
+stop "$PID"; PID=
+
+servers=(webapp)
+build_uv_peer && servers+=(libuv)
 if [ -n "$NGINX" ]; then
-  port=$(free_port)
-  mkdir -p "$TMP/nginx/root" "$TMP/nginx/tmp"
-  cp "$PAGE" "$TMP/nginx/root/index.html"
-  cat >"$TMP/nginx/nginx.conf" <<CONF
+  servers+=(nginx)
+  mkdir -p "$TMP/nginx/root" "$TMP/nginx/tmp" "$TMP/nginx/logs"
+  cp "$TMP/index.html" "$TMP/nginx/root/index.html"
+  cat >"$TMP/nginx/nginx.conf.in" <<CONF
 worker_processes 1;
+master_process off;
 daemon off;
 pid $TMP/nginx/nginx.pid;
 error_log $TMP/nginx/error.log;
@@ -130,32 +67,85 @@ http {
   scgi_temp_path $TMP/nginx/tmp;
   keepalive_requests 1000000;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:@PORT@;
     root $TMP/nginx/root;
     default_type "text/html; charset=utf-8";
   }
 }
 CONF
-  start "$port" "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf"
-  r=$(load "$port" /); stop "$SPID"
-  printf '%-28s %12s\n' "peer:nginx (1 worker)" "$r"; printf 'web\tnginx\t/\t%s\treq/s\n' "$r" >>"$TSV"
 else
-  echo "note: nginx skipped (apt-get install nginx-light)"
+  echo "nginx не найден (apt-get install nginx-light): столбец пропущен" >&2
 fi
+servers+=(webapp-blocking)
 
-echo
-echo "== 3. Idle connections held by one thread, memory per connection"
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-port=$(free_port); start "$port" "$BIN/08-asyncio-server" --port "$port"
-before=$(rss_kb "$SPID")
-line=$(timeout 120 "$OUT/loadgen" "$port" 1 1 2000 "$HELD" &
-       sleep 3; rss_kb "$SPID" >"$TMP/rss"; wait) || true
-after=$(cat "$TMP/rss" 2>/dev/null || echo "$before")
-held=$(ls "/proc/$SPID/fd" 2>/dev/null | wc -l || echo 0)
-stop "$SPID"
-per=$(( (after - before) * 1024 / (HELD > 0 ? HELD : 1) ))
-printf '%-28s %10s %12s %14s\n' server idle_conns rss_delta_kB bytes/conn
-printf '%-28s %10s %12s %14s\n' ours:08-asyncio-server "$HELD" "$((after - before))" "$per"
-printf 'held\tours\t%s\t%s\tbytes/conn\n' "$HELD" "$per" >>"$TSV"
-echo
-echo "raw data: $TSV"
+label() {
+  case $1 in
+    webapp) echo "веб-приложение async (гл. 8)" ;;
+    webapp-blocking) echo "блокирующее веб-приложение (гл. 1)" ;;
+    libuv) echo "libuv $(pkg-config --modversion libuv 2>/dev/null || echo 1), тот же HTTP" ;;
+    nginx) echo "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), 1 рабочий процесс" ;;
+  esac
+}
+
+raw=$DATA/web-raw.tsv
+{ machine_notes
+  echo "# wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), 1 поток, $DUR с на прогон, повторений $REPS"
+  printf 'rep\tserver\tmode\tconnections\treq_per_s\terrors\n'
+} >"$raw.tmp"
+ns=${#servers[@]}
+for rep in $(seq "$REPS"); do
+  for mode in keep-alive close; do
+    hdr=(); [ "$mode" = close ] && hdr=(-H "Connection: close")
+    for c in 10 100; do
+      for i in $(seq 0 $((ns - 1))); do
+        key=${servers[$(((i + rep) % ns))]}
+        port=$(free_port)
+        start_web "$key" "$port"
+        out=$(timeout $((DUR + 20)) "${CLI[@]}" wrk -t1 -c"$c" -d"${DUR}s" "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1 || true)
+        stop "$PID"; PID=
+        rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+        err=$(awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }' <<<"$out")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$key" "$mode" "$c" "${rps:-0}" "$err" >>"$raw.tmp"
+        printf '\r%s/%s %-16s %-10s c=%-4s %s req/s   ' "$rep" "$REPS" "$key" "$mode" "$c" "${rps:-0}" >&2
+      done
+    done
+  done
+done
+echo >&2
+mv "$raw.tmp" "$raw"
+
+COLS=(keep-alive:10 keep-alive:100 close:10 close:100)
+table() { # $1 = "server<TAB>mode<TAB>conns<TAB>value" file
+  printf 'сервер\tkeep-alive, 10\tkeep-alive, 100\tclose, 10\tclose, 100\n'
+  for key in "${servers[@]}"; do
+    printf '%s' "$(label "$key")"
+    for col in "${COLS[@]}"; do
+      v=$(awk -F'\t' -v s="$key" -v m="${col%%:*}" -v c="${col#*:}" '$1 == s && $2 == m && $3 == c { print $4 }' "$1")
+      printf '\t%s' "${v:-—}"
+    done
+    printf '\n'
+  done
+}
+summarize "$raw" 2,3,4 5 | awk -F'\t' '{ printf "%s\t%s\t%s\t%.1f\n", $1, $2, $3, $4 / 1000 }' >build/bench/web.k
+spread=$(summarize "$raw" 2,3,4 5 | awk -F'\t' '{ if ($5 > s) s = $5 } END { print s + 0 }')
+{ machine_notes
+  echo "# wrk, 1 поток; тысяч запросов в секунду, медиана $REPS повторений; наибольший разброс (макс − мин)/медиана: $spread %"
+  table build/bench/web.k
+} >"$DATA/web.tsv"
+if [ -n "$NGINX" ]; then
+  awk -F'\t' 'NR > 1 && !/^#/ { if ($2 == "nginx") b[$1, $3, $4] = $5; r[NR] = $0 }
+    END { for (i in r) { split(r[i], f, "\t"); x = b[f[1], f[3], f[4]]
+            if (x > 0) printf "%s\t%s\t%s\t%s\t%s\n", f[1], f[2], f[3], f[4], f[5] / x } }' "$raw" |
+    sort -n | { printf 'rep\tserver\tmode\tconns\tratio\n'; cat; } >build/bench/web-ratio.raw
+  summarize build/bench/web-ratio.raw 2,3,4 5 | awk -F'\t' '{ printf "%s\t%s\t%s\t%.2f\n", $1, $2, $3, $4 }' >build/bench/web-ratio.k
+  { machine_notes
+    echo "# отношение к nginx (1 рабочий процесс) в том же повторении, медиана отношений"
+    table build/bench/web-ratio.k
+  } >"$DATA/web-ratio.tsv"
+fi
+echo "Веб-приложение, тысяч запросов/с (wrk, медиана $REPS):"
+grep -v '^#' "$DATA/web.tsv" | column -t -s $'\t'
+if [ -n "$NGINX" ]; then
+  echo; echo "Отношение к nginx:"; grep -v '^#' "$DATA/web-ratio.tsv" | column -t -s $'\t'
+fi
+echo "Данные: $raw, $DATA/web.tsv${NGINX:+, $DATA/web-ratio.tsv}"

@@ -26,6 +26,7 @@ machine_notes() {
   local cpu
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "# машина: ${cpu:-?}, ядер: $(nproc), Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "# средняя загрузка машины перед прогоном (loadavg 1 мин): $(cut -d" " -f1 /proc/loadavg) — машина общая, поэтому сравнения чередуются"
   if [ ${#SRV[@]} -gt 0 ]; then
     echo "# сервер на ядре 1, клиент на ядре 0 (taskset); предел дескрипторов $(ulimit -Sn)"
   else

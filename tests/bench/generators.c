@@ -5,8 +5,11 @@
  *   the same through yield-from chains of depth 3, 10, 100
  *   a ucontext round trip (swapcontext there and back)
  *   memory per suspended generator (RSS growth over many)
- *   C stack per link of a yield-from chain */
+ *   C stack per link of a yield-from chain
+ *   a Task step through the event loop of chapter 8 (bare yield: one loop
+ *   iteration per step) and memory per task suspended on a Future */
 #define _GNU_SOURCE
+#include "aio.h"
 #include "gen.h"
 
 #include <stdint.h>
@@ -189,6 +192,70 @@ static double bench_memory(long n)
     return (double)(after - before) / n;
 }
 
+/* A task that yields to the loop n times: each step is one iteration of
+   aio_loop_run_once (selector poll with timeout 0, ready queue, step). */
+struct spin { long n, i; };
+
+static int spin_body(gen *g)
+{
+    struct spin *f = gen_locals(g);
+    GEN_BEGIN(g);
+    for (f->i = 0; f->i < f->n; f->i++)
+        GEN_YIELD(g, gen_none());
+    GEN_END(g);
+}
+
+static double bench_task_step(long n)
+{
+    aio_loop *loop;
+    if (aio_loop_new(&loop) < 0)
+        return -1;
+    aio_future *t = aio_create_task(loop, gen_new(spin_body, &(struct spin){.n = n}, sizeof(struct spin)));
+    double t0 = now_ns();
+    aio_loop_run_until_complete(loop, t);
+    double t1 = now_ns();
+    aio_future_unref(t);
+    aio_loop_free(loop);
+    return (t1 - t0) / n;
+}
+
+/* Memory per task suspended on a Future of its own (as a client task waits
+   for its socket): the task, its coroutine frame and the Future. */
+struct waiter { aio_future *fut; gen_value r; };
+
+static int waiter_body(gen *g)
+{
+    struct waiter *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT(g, f->r, f->fut);
+    GEN_END(g);
+}
+
+static double bench_task_memory(long n)
+{
+    aio_loop *loop;
+    aio_future **futs = malloc(n * sizeof *futs);
+    if (futs == NULL || aio_loop_new(&loop) < 0)
+        return -1;
+    long before = rss_bytes();
+    for (long k = 0; k < n; k++) {
+        futs[k] = aio_future_new(loop);
+        aio_future_unref(aio_create_task(loop, gen_new(waiter_body, &(struct waiter){.fut = futs[k]},
+                                                       sizeof(struct waiter))));
+    }
+    aio_loop_run_once(loop);   /* the first steps: every task parks on its Future */
+    long after = rss_bytes();
+    for (long k = 0; k < n; k++) {
+        aio_future_set_result(futs[k], gen_none());
+        aio_future_unref(futs[k]);
+    }
+    while (aio_pending_tasks(loop) > 0)
+        aio_loop_run_once(loop);
+    aio_loop_free(loop);
+    free(futs);
+    return (double)(after - before) / n;
+}
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 20000000;
@@ -205,5 +272,7 @@ int main(int argc, char **argv)
     printf("gen_struct_size\t%zu\tbytes\n", sizeof(gen) + sizeof(struct counter));
     printf("gen_memory_per_suspended\t%.1f\tbytes\n", bench_memory(200000));
     printf("ucontext_stack_per_coroutine\t%d\tbytes\n", 64 * 1024);
+    printf("aio_task_step\t%.2f\tns\n", bench_task_step(n / 20));
+    printf("aio_memory_per_task\t%.1f\tbytes\n", bench_task_memory(100000));
     return 0;
 }

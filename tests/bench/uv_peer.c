@@ -8,6 +8,7 @@
  * The HTTP side is deliberately as small as ours: find the blank line,
  * answer, keep the connection unless the client said "close". SIGINT and
  * SIGTERM stop the loop. */
+#define _GNU_SOURCE   /* strcasestr */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,8 @@
 static int web;
 static char *page;
 static size_t page_len;
-static char reply_head[256];
-static size_t reply_head_len;
+static char reply_head[256], reply_head_close[256];
+static size_t reply_head_len, reply_head_close_len;
 
 struct conn {
     uv_tcp_t tcp;
@@ -40,12 +41,16 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *b)
 static void on_write(uv_write_t *w, int status)
 {
     (void)status;
+    if (w->data != NULL && !uv_is_closing((uv_handle_t *)w->handle))
+        uv_close((uv_handle_t *)w->handle, on_close);   /* "Connection: close" answered */
     free(w);
 }
 
-static void send_bytes(struct conn *c, const char *a, size_t alen, const char *b, size_t blen)
+static void send_bytes(struct conn *c, const char *a, size_t alen, const char *b, size_t blen,
+                       int close_after)
 {
     uv_write_t *w = malloc(sizeof *w);
+    w->data = close_after ? c : NULL;
     uv_buf_t bufs[2] = {uv_buf_init((char *)a, (unsigned)alen), uv_buf_init((char *)b, (unsigned)blen)};
     uv_write(w, (uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1, on_write);
 }
@@ -59,7 +64,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     }
     if (!web) {
-        send_bytes(c, "Hello world!\n", 13, NULL, 0);
+        send_bytes(c, "Hello world!\n", 13, NULL, 0, 0);
         return;
     }
     c->len += (size_t)n;
@@ -69,13 +74,14 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         size_t head = (size_t)(end - c->buf) + 4;
         int close_it = strcasestr(c->buf, "connection: close") != NULL
                        && strcasestr(c->buf, "connection: close") < end;
-        send_bytes(c, reply_head, reply_head_len, page, page_len);
-        memmove(c->buf, c->buf + head, c->len - head + 1);
-        c->len -= head;
-        if (close_it) {
-            uv_close((uv_handle_t *)s, on_close);
+        if (close_it) {   /* close once the answer is written (on_write) */
+            uv_read_stop(s);
+            send_bytes(c, reply_head_close, reply_head_close_len, page, page_len, 1);
             return;
         }
+        send_bytes(c, reply_head, reply_head_len, page, page_len, 0);
+        memmove(c->buf, c->buf + head, c->len - head + 1);
+        c->len -= head;
     }
     if (c->len >= sizeof c->buf - 1)
         uv_close((uv_handle_t *)s, on_close);
@@ -115,6 +121,9 @@ int main(int argc, char **argv)
         reply_head_len = (size_t)snprintf(reply_head, sizeof reply_head,
             "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
             "Content-Length: %zu\r\nConnection: keep-alive\r\n\r\n", page_len);
+        reply_head_close_len = (size_t)snprintf(reply_head_close, sizeof reply_head_close,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+            "Content-Length: %zu\r\nConnection: close\r\n\r\n", page_len);
     }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_t *loop = uv_default_loop();
