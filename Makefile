@@ -185,14 +185,24 @@ build/book.pdf: build/book.md book/header.tex book/metadata.yaml book/tools/link
 FUZZ_SECONDS ?= 60
 PKG_FUZZ := clang libclang-rt-14-dev
 
-build/asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c build/asan/lib/libchapters.a build/asan/lib/libbook.a
+# A target may #include a program's source (to fuzz its static functions), so
+# its object is compiled on its own with -MMD: an edited chapter rebuilds it.
+build/asan/fuzz/%.o: tests/fuzz/%.c | $(INCS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(ASAN) -I$(SRC)/lib -o $@ $(filter %.c,$^) $(filter %.a,$^) $(LDLIBS)
+	$(CC) $(CFLAGS) $(ASAN) -I$(SRC)/lib -MMD -MP -c $< -o $@
+build/asan/fuzz/replay_%: build/asan/fuzz/fuzz_%.o build/asan/fuzz/replay.o build/asan/lib/libchapters.a build/asan/lib/libbook.a
+	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(addprefix $(SRC)/,$(LIB_SRCS) $(CHAP_SRCS)) | $(INCS) build/.deps-fuzz
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC)/lib
+build/fuzz/obj/%.o: $(SRC)/%.c | $(INCS) build/.deps-fuzz
 	@mkdir -p $(@D)
-	clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined \
-	  -I$(SRC)/lib -o $@ $(filter %.c,$^) $(LDLIBS)
+	clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -MMD -MP -c $< -o $@
+build/fuzz/fuzz_%.o: tests/fuzz/fuzz_%.c | $(INCS) build/.deps-fuzz
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/fuzz_%: build/fuzz/fuzz_%.o $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_SRCS) $(CHAP_SRCS))
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+-include $(shell find build/asan/fuzz build/fuzz -name '*.d' 2>/dev/null)
 
 build/.deps-fuzz: | build/.deps
 	$(call install_missing,$(PKG_FUZZ))
