@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
+
+#include "aio.h"
 
 long long sup_now_ms(void)
 {
@@ -389,4 +392,41 @@ int sup_wait_output(const char *path, const char *needle, int timeout_ms)
             return -ETIMEDOUT;
         sup_sleep_ms(10);
     }
+}
+
+static char trace[4096];
+
+void sup_note(const char *fmt, ...)
+{
+    size_t len = strlen(trace);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(trace + len, sizeof trace - len, fmt, ap);
+    va_end(ap);
+}
+
+const char *sup_trace(void)
+{
+    return trace;
+}
+
+void sup_trace_reset(void)
+{
+    trace[0] = '\0';
+}
+
+int sup_loop_setup(void **state)
+{
+    aio_loop *loop;
+    sup_trace_reset();
+    if (aio_loop_new(&loop) != 0)
+        return -1;
+    *state = loop;
+    return 0;
+}
+
+int sup_loop_teardown(void **state)
+{
+    aio_loop_free(*state);
+    return 0;
 }

@@ -93,4 +93,19 @@ long long sup_now_ms(void);
 /* Sleep for ms milliseconds (restarted after EINTR). */
 void sup_sleep_ms(int ms);
 
+/* ---- A trace, for tests that check the order of events --------------- */
+
+/* One trace per test process (4 KiB; what does not fit is cut off):
+ * sup_note appends printf-style text to it, sup_trace returns it (compare
+ * with assert_string_equal), sup_trace_reset empties it. */
+void sup_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *sup_trace(void);
+void sup_trace_reset(void);
+
+/* cmocka fixtures for the tests of chapter 8's loop: sup_loop_setup puts a
+ * new aio_loop in *state and empties the trace (-1 if the loop cannot be
+ * made); sup_loop_teardown frees it. */
+int sup_loop_setup(void **state);
+int sup_loop_teardown(void **state);
+
 #endif

@@ -12,39 +12,13 @@
 #include <cmocka.h>
 
 #include "aio.h"
+#include "support.h"
 
 enum { MY_ERROR = 42 };
 
-static char trace[4096];
-
-static void note(const char *fmt, ...)
-{
-    size_t len = strlen(trace);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(trace + len, sizeof trace - len, fmt, ap);
-    va_end(ap);
-}
-
-static int setup(void **state)
-{
-    aio_loop *loop;
-    trace[0] = '\0';
-    if (aio_loop_new(&loop) != 0)
-        return -1;
-    *state = loop;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    aio_loop_free(*state);
-    return 0;
-}
-
 static void note_done(aio_future *f, void *arg)
 {
-    note("%s:%s ", (const char *)arg,
+    sup_note("%s:%s ", (const char *)arg,
          aio_future_cancelled(f) ? "cancelled" : aio_future_done(f) ? "done" : "pending");
 }
 
@@ -56,14 +30,14 @@ static void test_done_callback_never_runs_inline(void **state)
     aio_future *f = aio_future_new(loop);
     assert_int_equal(aio_future_add_done_callback(f, note_done, "cb"), 0);
     assert_int_equal(aio_future_set_result(f, gen_int(7)), 0);
-    assert_string_equal(trace, ""); /* not from inside set_result */
+    assert_string_equal(sup_trace(), ""); /* not from inside set_result */
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "cb:done ");
+    assert_string_equal(sup_trace(), "cb:done ");
     /* added after completion: scheduled, still not inline */
     assert_int_equal(aio_future_add_done_callback(f, note_done, "late"), 0);
-    assert_string_equal(trace, "cb:done ");
+    assert_string_equal(sup_trace(), "cb:done ");
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "cb:done late:done ");
+    assert_string_equal(sup_trace(), "cb:done late:done ");
     aio_future_unref(f);
 }
 
@@ -114,7 +88,7 @@ static void test_cancel_future(void **state)
     assert_string_equal(e.msg, "why");
     assert_int_equal(aio_future_set_result(f, gen_none()), -EINVAL);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "cb:cancelled ");
+    assert_string_equal(sup_trace(), "cb:cancelled ");
     aio_future_unref(f);
 }
 
@@ -128,7 +102,7 @@ static void test_removed_callback_does_not_run(void **state)
     assert_int_equal(aio_future_remove_done_callback(f, note_done, "a"), 2);
     aio_future_set_result(f, gen_none());
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "b:done ");
+    assert_string_equal(sup_trace(), "b:done ");
     aio_future_unref(f);
 }
 
@@ -141,7 +115,7 @@ static void test_callbacks_run_in_order_added(void **state)
     aio_future_add_done_callback(f, note_done, "3");
     aio_future_set_result(f, gen_none());
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "1:done 2:done 3:done ");
+    assert_string_equal(sup_trace(), "1:done 2:done 3:done ");
     aio_future_unref(f);
 }
 
@@ -153,7 +127,7 @@ static void test_future_freed_with_callback_in_queue(void **state)
     aio_future_set_result(f, gen_none());
     aio_future_unref(f); /* the queued callback holds its own reference */
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "cb:done ");
+    assert_string_equal(sup_trace(), "cb:done ");
 }
 
 /* ---- Task and await ---- */
@@ -164,12 +138,12 @@ static int waiter_body(gen *g)
 {
     struct waiter *f = gen_locals(g);
     GEN_BEGIN(g);
-    note("%s:start ", f->name);
+    sup_note("%s:start ", f->name);
     AIO_AWAIT(g, f->res, f->fut);
-    note("%s:got:%lld ", f->name, f->res.i);
+    sup_note("%s:got:%lld ", f->name, f->res.i);
     GEN_RETURN(g, gen_int(f->res.i * 10));
     GEN_FINALLY(g);
-    note("%s:finally ", f->name);
+    sup_note("%s:finally ", f->name);
     GEN_END(g);
 }
 
@@ -185,13 +159,13 @@ static void test_task_does_not_start_inline(void **state)
     aio_future *fut = aio_future_new(loop);
     aio_future *t = aio_create_task(loop, waiter(fut, "w"));
     assert_non_null(t);
-    assert_string_equal(trace, "");
+    assert_string_equal(sup_trace(), "");
     assert_int_equal(aio_pending_tasks(loop), 1);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "w:start ");
+    assert_string_equal(sup_trace(), "w:start ");
     aio_future_set_result(fut, gen_int(4));
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
-    assert_string_equal(trace, "w:start w:got:4 w:finally ");
+    assert_string_equal(sup_trace(), "w:start w:got:4 w:finally ");
     gen_value v;
     assert_int_equal(aio_future_outcome(t, &v, NULL), 0);
     assert_int_equal(v.i, 40);
@@ -207,7 +181,7 @@ static void test_await_done_future_loses_no_iteration(void **state)
     aio_future_set_result(fut, gen_int(3));
     aio_future *t = aio_create_task(loop, waiter(fut, "w"));
     aio_loop_run_once(loop); /* one iteration: start, await, go on, finish */
-    assert_string_equal(trace, "w:start w:got:3 w:finally ");
+    assert_string_equal(sup_trace(), "w:start w:got:3 w:finally ");
     assert_true(aio_future_done(t));
     aio_future_unref(t);
     aio_future_unref(fut);
@@ -219,11 +193,11 @@ static void test_await_pending_future_parks_until_done(void **state)
     aio_future *fut = aio_future_new(loop);
     aio_future *t = aio_create_task(loop, waiter(fut, "w"));
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "w:start ");
+    assert_string_equal(sup_trace(), "w:start ");
     assert_false(aio_future_done(t));
     aio_future_set_result(fut, gen_int(1));
     aio_loop_run_once(loop); /* the wakeup callback runs the next step */
-    assert_string_equal(trace, "w:start w:got:1 w:finally ");
+    assert_string_equal(sup_trace(), "w:start w:got:1 w:finally ");
     aio_future_unref(t);
     aio_future_unref(fut);
 }
@@ -237,7 +211,7 @@ static void test_error_in_awaited_future_raises_in_coroutine(void **state)
     gen_error boom = gen_err(MY_ERROR, "boom");
     aio_future_set_error(fut, &boom);
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
-    assert_string_equal(trace, "w:start w:finally "); /* no "got" */
+    assert_string_equal(sup_trace(), "w:start w:finally "); /* no "got" */
     gen_error e;
     assert_int_equal(aio_future_outcome(t, NULL, &e), MY_ERROR);
     assert_string_equal(e.msg, "boom");
@@ -253,7 +227,7 @@ static int catcher_body(gen *g)
     struct catcher *f = gen_locals(g);
     GEN_BEGIN(g);
     AIO_AWAIT_CATCH(g, f->res, f->err, f->task);
-    note("caught:%d:%s ", f->err.code, f->err.msg);
+    sup_note("caught:%d:%s ", f->err.code, f->err.msg);
     GEN_RETURN(g, gen_int(f->err.code));
     GEN_END(g);
 }
@@ -277,7 +251,7 @@ static void test_error_in_task_surfaces_in_its_awaiter(void **state)
     aio_future *outer = aio_create_task(
         loop, gen_new(catcher_body, &(struct catcher){.task = inner}, sizeof(struct catcher)));
     assert_int_equal(aio_loop_run_until_complete(loop, outer), 0);
-    assert_string_equal(trace, "caught:42:failed in task ");
+    assert_string_equal(sup_trace(), "caught:42:failed in task ");
     gen_value v;
     assert_int_equal(aio_future_outcome(outer, &v, NULL), 0);
     assert_int_equal(v.i, MY_ERROR);
@@ -338,7 +312,7 @@ static int outer_coro_body(gen *g)
     GEN_BEGIN(g);
     f->sub = waiter(f->fut, "sub");
     AIO_AWAIT_CORO(g, f->res, f->sub);
-    note("outer:got:%lld ", f->res.i);
+    sup_note("outer:got:%lld ", f->res.i);
     GEN_RETURN(g, f->res);
     GEN_FINALLY(g);
     gen_free(f->sub);
@@ -353,11 +327,11 @@ static void test_await_coroutine_runs_it_inside_the_task(void **state)
         loop, gen_new(outer_coro_body, &(struct outer_coro){.loop = loop, .fut = fut},
                       sizeof(struct outer_coro)));
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "sub:start ");
+    assert_string_equal(sup_trace(), "sub:start ");
     assert_int_equal(aio_pending_tasks(loop), 1); /* one task, two coroutines */
     aio_future_set_result(fut, gen_int(6));
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
-    assert_string_equal(trace, "sub:start sub:got:6 sub:finally outer:got:60 ");
+    assert_string_equal(sup_trace(), "sub:start sub:got:6 sub:finally outer:got:60 ");
     aio_future_unref(t);
     aio_future_unref(fut);
 }
@@ -370,16 +344,16 @@ static int sleeper_body(gen *g)
 {
     struct sleeper *f = gen_locals(g);
     GEN_BEGIN(g);
-    note("sleep ");
+    sup_note("sleep ");
     if (f->catch_it) {
         AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sleep(f->loop, f->delay));
-        note("woke:%d ", f->err.code);
+        sup_note("woke:%d ", f->err.code);
         GEN_RETURN(g, gen_str("cleaned up"));
     }
     AIO_AWAIT_NEW(g, f->r, aio_sleep(f->loop, f->delay));
-    note("woke ");
+    sup_note("woke ");
     GEN_FINALLY(g);
-    note("finally ");
+    sup_note("finally ");
     GEN_END(g);
 }
 
@@ -398,7 +372,7 @@ static void test_sleep_waits_at_least_the_delay(void **state)
     aio_future *t = sleeper(loop, 0.05, 0);
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
     assert_true(aio_time(loop) - start >= 0.05);
-    assert_string_equal(trace, "sleep woke finally ");
+    assert_string_equal(sup_trace(), "sleep woke finally ");
     aio_future_unref(t);
 }
 
@@ -411,7 +385,7 @@ static void test_cancel_sleeping_task_delivers_at_its_await(void **state)
     assert_false(aio_future_done(t)); /* delivered later, inside the task */
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
     assert_true(aio_future_cancelled(t));
-    assert_string_equal(trace, "sleep finally ");
+    assert_string_equal(sup_trace(), "sleep finally ");
     aio_future_unref(t);
 }
 
@@ -428,7 +402,7 @@ static void test_cancellation_can_be_caught(void **state)
     assert_string_equal(v.s, "cleaned up");
     char want[64];
     snprintf(want, sizeof want, "sleep woke:%d finally ", AIO_ECANCELLED);
-    assert_string_equal(trace, want);
+    assert_string_equal(sup_trace(), want);
     aio_future_unref(t);
 }
 
@@ -439,7 +413,7 @@ static void test_cancel_before_first_step(void **state)
     assert_int_equal(aio_future_cancel(t, NULL), 1);
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
     assert_true(aio_future_cancelled(t));
-    assert_string_equal(trace, ""); /* the body never started */
+    assert_string_equal(sup_trace(), ""); /* the body never started */
     aio_future_unref(t);
 }
 
@@ -464,7 +438,7 @@ static int valuer_body(gen *g)
     AIO_AWAIT_NEW(g, f->r, aio_sleep(f->loop, f->delay));
     if (f->value < 0)
         GEN_RAISE(g, MY_ERROR, "value %lld", f->value);
-    note("v%lld ", f->value);
+    sup_note("v%lld ", f->value);
     GEN_RETURN(g, gen_int(f->value));
     GEN_FINALLY(g);
     GEN_END(g);
@@ -483,7 +457,7 @@ static void test_gather_results_in_argument_order(void **state)
     aio_future *ts[3] = {valuer(loop, 0.03, 1), valuer(loop, 0.01, 2), valuer(loop, 0.02, 3)};
     aio_future *all = aio_gather(loop, ts, 3);
     assert_int_equal(aio_loop_run_until_complete(loop, all), 0);
-    assert_string_equal(trace, "v2 v3 v1 "); /* finished in time order */
+    assert_string_equal(sup_trace(), "v2 v3 v1 "); /* finished in time order */
     gen_value v;
     assert_int_equal(aio_future_outcome(all, &v, NULL), 0);
     gen_value *res = v.p;
@@ -535,7 +509,7 @@ static void test_cancel_gather_cancels_children(void **state)
     assert_true(aio_future_cancelled(ts[0]));
     assert_true(aio_future_cancelled(ts[1]));
     assert_int_equal(aio_future_outcome(all, NULL, NULL), AIO_ECANCELLED);
-    assert_string_equal(trace, "sleep sleep finally finally ");
+    assert_string_equal(sup_trace(), "sleep sleep finally finally ");
     aio_future_unref(all);
     aio_future_unref(ts[0]);
     aio_future_unref(ts[1]);
@@ -549,7 +523,7 @@ static int gatherer_body(gen *g)
     struct gatherer *f = gen_locals(g);
     GEN_BEGIN(g);
     AIO_AWAIT(g, f->r, f->all);
-    note("unreachable ");
+    sup_note("unreachable ");
     GEN_END(g);
 }
 
@@ -624,7 +598,7 @@ static void test_run_returns_main_result_and_cancels_the_rest(void **state)
     assert_int_equal(r.status, GEN_RETURNED);
     assert_int_equal(r.value.i, 77);
     assert_int_equal(aio_pending_tasks(loop), 0);
-    assert_string_equal(trace, "sleep finally "); /* background task cancelled */
+    assert_string_equal(sup_trace(), "sleep finally "); /* background task cancelled */
 }
 
 static void test_loop_free_closes_unfinished_tasks(void **state)
@@ -636,13 +610,13 @@ static void test_loop_free_closes_unfinished_tasks(void **state)
     aio_future_unref(t);
     aio_loop_run_once(loop);
     aio_loop_free(loop); /* LeakSanitizer: task, coroutine, sleep future, timer */
-    assert_string_equal(trace, "sleep finally ");
+    assert_string_equal(sup_trace(), "sleep finally ");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, sup_loop_setup, sup_loop_teardown)
         T(test_done_callback_never_runs_inline),
         T(test_result_and_error_are_kept),
         T(test_set_twice_is_an_error),

@@ -15,37 +15,11 @@
 #include <cmocka.h>
 
 #include "aio.h"
-
-static char trace[4096];
-
-static void note(const char *fmt, ...)
-{
-    size_t len = strlen(trace);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(trace + len, sizeof trace - len, fmt, ap);
-    va_end(ap);
-}
-
-static int setup(void **state)
-{
-    aio_loop *loop;
-    trace[0] = '\0';
-    if (aio_loop_new(&loop) != 0)
-        return -1;
-    *state = loop;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    aio_loop_free(*state);
-    return 0;
-}
+#include "support.h"
 
 static void note_name(void *arg)
 {
-    note("%s ", (const char *)arg);
+    sup_note("%s ", (const char *)arg);
 }
 
 /* ---- the ready queue ---- */
@@ -54,9 +28,9 @@ static void test_call_soon_does_not_run_inline(void **state)
 {
     aio_loop *loop = *state;
     assert_non_null(aio_call_soon(loop, note_name, "a"));
-    assert_string_equal(trace, "");
+    assert_string_equal(sup_trace(), "");
     assert_int_equal(aio_loop_run_once(loop), 0);
-    assert_string_equal(trace, "a ");
+    assert_string_equal(sup_trace(), "a ");
 }
 
 static void test_call_soon_runs_in_fifo_order(void **state)
@@ -66,7 +40,7 @@ static void test_call_soon_runs_in_fifo_order(void **state)
     aio_call_soon(loop, note_name, "b");
     aio_call_soon(loop, note_name, "c");
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "a b c ");
+    assert_string_equal(sup_trace(), "a b c ");
 }
 
 struct chain { aio_loop *loop; int left; };
@@ -74,7 +48,7 @@ struct chain { aio_loop *loop; int left; };
 static void reschedule(void *arg)
 {
     struct chain *c = arg;
-    note("x ");
+    sup_note("x ");
     if (--c->left > 0)
         aio_call_soon(c->loop, reschedule, c);
 }
@@ -85,11 +59,11 @@ static void test_iteration_runs_only_what_was_ready_when_it_began(void **state)
     struct chain c = {loop, 3};
     aio_call_soon(loop, reschedule, &c);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "x "); /* not "x x x ": no starvation */
+    assert_string_equal(sup_trace(), "x "); /* not "x x x ": no starvation */
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "x x ");
+    assert_string_equal(sup_trace(), "x x ");
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "x x x ");
+    assert_string_equal(sup_trace(), "x x x ");
 }
 
 static void test_cancelled_callback_does_not_run(void **state)
@@ -99,7 +73,7 @@ static void test_cancelled_callback_does_not_run(void **state)
     aio_call_soon(loop, note_name, "b");
     aio_handle_cancel(h);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "b ");
+    assert_string_equal(sup_trace(), "b ");
 }
 
 /* ---- timers ---- */
@@ -111,9 +85,9 @@ static void test_timers_fire_in_deadline_order(void **state)
     aio_call_at(loop, now + 0.03, note_name, "c");
     aio_call_at(loop, now + 0.01, note_name, "a");
     aio_call_at(loop, now + 0.02, note_name, "b");
-    while (strlen(trace) < 6)
+    while (strlen(sup_trace()) < 6)
         assert_int_equal(aio_loop_run_once(loop), 0);
-    assert_string_equal(trace, "a b c ");
+    assert_string_equal(sup_trace(), "a b c ");
 }
 
 static void test_equal_deadlines_fire_fifo(void **state)
@@ -124,10 +98,10 @@ static void test_equal_deadlines_fire_fifo(void **state)
     double when = aio_time(loop) + 0.01;
     for (int i = 0; i < 15; i++)
         aio_call_at(loop, when, note_name, (void *)names[i]);
-    while (strlen(trace) < 35)
+    while (strlen(sup_trace()) < 35)
         assert_int_equal(aio_loop_run_once(loop), 0);
     /* a heap alone is not stable: without the sequence number this fails */
-    assert_string_equal(trace, "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 ");
+    assert_string_equal(sup_trace(), "0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 ");
 }
 
 static void test_timer_does_not_fire_early(void **state)
@@ -135,7 +109,7 @@ static void test_timer_does_not_fire_early(void **state)
     aio_loop *loop = *state;
     double start = aio_time(loop);
     aio_call_later(loop, 0.05, note_name, "t");
-    while (trace[0] == '\0')
+    while (sup_trace()[0] == '\0')
         aio_loop_run_once(loop);
     assert_true(aio_time(loop) - start >= 0.05);
 }
@@ -146,9 +120,9 @@ static void test_cancelled_timer_is_discarded(void **state)
     aio_handle *h = aio_call_later(loop, 0.01, note_name, "gone");
     aio_call_later(loop, 0.02, note_name, "kept");
     aio_handle_cancel(h);
-    while (trace[0] == '\0')
+    while (sup_trace()[0] == '\0')
         aio_loop_run_once(loop);
-    assert_string_equal(trace, "kept ");
+    assert_string_equal(sup_trace(), "kept ");
 }
 
 static void test_many_cancelled_timers_are_compacted(void **state)
@@ -161,9 +135,9 @@ static void test_many_cancelled_timers_are_compacted(void **state)
     for (int i = 0; i < N; i++)
         aio_handle_cancel(hs[i]);
     aio_call_later(loop, 0.0, note_name, "now");
-    while (trace[0] == '\0')
+    while (sup_trace()[0] == '\0')
         aio_loop_run_once(loop);
-    assert_string_equal(trace, "now ");
+    assert_string_equal(sup_trace(), "now ");
     /* no leak under ASan: the cancelled ones were freed, not just skipped */
 }
 
@@ -171,7 +145,7 @@ static void test_many_cancelled_timers_are_compacted(void **state)
 
 static void stop_it(void *arg)
 {
-    note("stop ");
+    sup_note("stop ");
     aio_loop_stop(arg);
 }
 
@@ -181,11 +155,11 @@ static void test_stop_ends_run_forever_after_the_iteration(void **state)
     aio_call_soon(loop, stop_it, loop);
     aio_call_soon(loop, note_name, "same-iteration");
     assert_int_equal(aio_loop_run_forever(loop), 0);
-    assert_string_equal(trace, "stop same-iteration ");
+    assert_string_equal(sup_trace(), "stop same-iteration ");
     aio_call_soon(loop, note_name, "next");
     aio_call_soon(loop, stop_it, loop);
     assert_int_equal(aio_loop_run_forever(loop), 0); /* runs again */
-    assert_string_equal(trace, "stop same-iteration next stop ");
+    assert_string_equal(sup_trace(), "stop same-iteration next stop ");
 }
 
 static void test_stop_before_run_forever_runs_one_iteration(void **state)
@@ -194,7 +168,7 @@ static void test_stop_before_run_forever_runs_one_iteration(void **state)
     aio_call_soon(loop, note_name, "a");
     aio_loop_stop(loop);
     assert_int_equal(aio_loop_run_forever(loop), 0);
-    assert_string_equal(trace, "a ");
+    assert_string_equal(sup_trace(), "a ");
 }
 
 /* ---- readers and writers ---- */
@@ -206,7 +180,7 @@ static void on_readable(void *arg)
     struct io_case *c = arg;
     char buf[16];
     ssize_t n = read(c->fd, buf, sizeof buf);
-    note("read:%zd ", n);
+    sup_note("read:%zd ", n);
     if (++c->times == 2)
         aio_remove_reader(c->loop, c->fd);
 }
@@ -220,14 +194,14 @@ static void test_reader_called_while_readable_until_removed(void **state)
     assert_int_equal(aio_add_reader(loop, sv[0], on_readable, &c), 0);
     assert_int_equal(write(sv[1], "ab", 2), 2);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "read:2 ");
+    assert_string_equal(sup_trace(), "read:2 ");
     assert_int_equal(write(sv[1], "c", 1), 1);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "read:2 read:1 ");
+    assert_string_equal(sup_trace(), "read:2 read:1 ");
     assert_int_equal(write(sv[1], "d", 1), 1);
     aio_call_soon(loop, note_name, "tick");
     aio_loop_run_once(loop); /* removed: no read this time */
-    assert_string_equal(trace, "read:2 read:1 tick ");
+    assert_string_equal(sup_trace(), "read:2 read:1 tick ");
     assert_int_equal(aio_remove_reader(loop, sv[0]), 0);
     close(sv[0]);
     close(sv[1]);
@@ -236,7 +210,7 @@ static void test_reader_called_while_readable_until_removed(void **state)
 static void on_writable(void *arg)
 {
     struct io_case *c = arg;
-    note("writable ");
+    sup_note("writable ");
     aio_remove_writer(c->loop, c->fd);
 }
 
@@ -249,10 +223,10 @@ static void test_reader_and_writer_on_one_fd(void **state)
     assert_int_equal(aio_add_reader(loop, sv[0], on_readable, &c), 0);
     assert_int_equal(aio_add_writer(loop, sv[0], on_writable, &c), 0);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "writable "); /* nothing to read yet */
+    assert_string_equal(sup_trace(), "writable "); /* nothing to read yet */
     assert_int_equal(write(sv[1], "z", 1), 1);
     aio_loop_run_once(loop);
-    assert_string_equal(trace, "writable read:1 ");
+    assert_string_equal(sup_trace(), "writable read:1 ");
     assert_int_equal(aio_remove_reader(loop, sv[0]), 1);
     close(sv[0]);
     close(sv[1]);
@@ -261,7 +235,7 @@ static void test_reader_and_writer_on_one_fd(void **state)
 static void remove_other(void *arg)
 {
     struct io_case *c = arg;
-    note("first ");
+    sup_note("first ");
     aio_remove_reader(c->loop, c->fd); /* its callback is already queued */
 }
 
@@ -279,7 +253,7 @@ static void test_removed_reader_already_queued_does_not_run(void **state)
     assert_int_equal(write(b[1], "y", 1), 1);
     aio_loop_run_once(loop);
     /* either "first " alone, or "read:1 first " if b came first */
-    assert_true(strcmp(trace, "first ") == 0 || strcmp(trace, "read:1 first ") == 0);
+    assert_true(strcmp(sup_trace(), "first ") == 0 || strcmp(sup_trace(), "read:1 first ") == 0);
     aio_remove_reader(loop, a[0]);
     close(a[0]);
     close(a[1]);
@@ -298,7 +272,7 @@ static void test_bad_fd_is_refused(void **state)
 
 static void on_usr1(void *arg)
 {
-    note("usr1 ");
+    sup_note("usr1 ");
     aio_loop_stop(arg);
 }
 
@@ -307,10 +281,10 @@ static void test_signal_becomes_a_callback(void **state)
     aio_loop *loop = *state;
     assert_int_equal(aio_add_signal_handler(loop, SIGUSR1, on_usr1, loop), 0);
     raise(SIGUSR1);
-    assert_string_equal(trace, ""); /* not in the handler */
+    assert_string_equal(sup_trace(), ""); /* not in the handler */
     aio_call_later(loop, 5.0, note_name, "timeout"); /* bound */
     assert_int_equal(aio_loop_run_forever(loop), 0);
-    assert_string_equal(trace, "usr1 ");
+    assert_string_equal(sup_trace(), "usr1 ");
     assert_int_equal(aio_remove_signal_handler(loop, SIGUSR1), 1);
 }
 
@@ -336,7 +310,7 @@ static void test_free_discards_pending_callbacks_and_timers(void **state)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     aio_add_reader(loop, sv[0], note_name, "r");
     aio_loop_free(loop); /* LeakSanitizer checks that all of it is freed */
-    assert_string_equal(trace, "");
+    assert_string_equal(sup_trace(), "");
     close(sv[0]);
     close(sv[1]);
 }
@@ -344,7 +318,7 @@ static void test_free_discards_pending_callbacks_and_timers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, sup_loop_setup, sup_loop_teardown)
         T(test_call_soon_does_not_run_inline),
         T(test_call_soon_runs_in_fifo_order),
         T(test_iteration_runs_only_what_was_ready_when_it_began),

@@ -21,21 +21,6 @@
 #include "net.h"
 #include "support.h"
 
-static int setup(void **state)
-{
-    aio_loop *loop;
-    if (aio_loop_new(&loop) != 0)
-        return -1;
-    *state = loop;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    aio_loop_free(*state);
-    return 0;
-}
-
 static void nonblocking_pair(int sv[2])
 {
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
@@ -189,7 +174,7 @@ static void test_connect_refused_is_an_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, sup_loop_setup, sup_loop_teardown)
         T(test_sendall_handles_partial_writes),
         T(test_recv_ready_data_completes_at_once),
         T(test_second_reader_on_same_fd_is_busy),

@@ -13,25 +13,14 @@
 #include <cmocka.h>
 
 #include "gen.h"
+#include "support.h"
 
 enum { MY_ERROR = 42, OTHER_ERROR = 43 };
-
-/* A trace the generator bodies write to, so that tests can check order. */
-static char trace[1024];
-
-static void note(const char *fmt, ...)
-{
-    size_t len = strlen(trace);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(trace + len, sizeof trace - len, fmt, ap);
-    va_end(ap);
-}
 
 static int reset_trace(void **state)
 {
     (void)state;
-    trace[0] = '\0';
+    sup_trace_reset();
     return 0;
 }
 
@@ -44,14 +33,14 @@ static int countdown_body(gen *g)
 {
     struct countdown *f = gen_locals(g);
     GEN_BEGIN(g);
-    note("start ");
+    sup_note("start ");
     while (f->n > 0) {
         GEN_YIELD(g, gen_int(f->n));
         f->n--;
     }
     GEN_RETURN(g, gen_str("done"));
     GEN_FINALLY(g);
-    note("finally ");
+    sup_note("finally ");
     GEN_END(g);
 }
 
@@ -82,13 +71,13 @@ static int catcher_body(gen *g)
             continue;
         if (f->e.code != MY_ERROR)
             GEN_RAISE_ERR(g, f->e);
-        note("caught:%s ", f->e.msg);
+        sup_note("caught:%s ", f->e.msg);
         if (f->mode == 1)
             GEN_RETURN(g, gen_int(-2));
         GEN_YIELD(g, gen_int(-1));
     }
     GEN_FINALLY(g);
-    note("finally ");
+    sup_note("finally ");
     GEN_END(g);
 }
 
@@ -131,9 +120,9 @@ static void test_created_does_not_run_body(void **state)
     gen *g = countdown(2);
     assert_non_null(g);
     assert_int_equal(gen_get_state(g), GEN_CREATED);
-    assert_string_equal(trace, "");
+    assert_string_equal(sup_trace(), "");
     gen_free(g);
-    assert_string_equal(trace, ""); /* freeing a created one runs nothing */
+    assert_string_equal(sup_trace(), ""); /* freeing a created one runs nothing */
 }
 
 static void test_next_yields_in_order_keeping_locals(void **state)
@@ -171,9 +160,9 @@ static void test_finally_runs_on_normal_end(void **state)
     gen *g = countdown(1);
     while (gen_next(g, NULL) == GEN_YIELDED)
         ;
-    assert_string_equal(trace, "start finally ");
+    assert_string_equal(sup_trace(), "start finally ");
     gen_free(g);
-    assert_string_equal(trace, "start finally "); /* not twice */
+    assert_string_equal(sup_trace(), "start finally "); /* not twice */
 }
 
 static int once_body(gen *g)
@@ -207,7 +196,7 @@ static void test_after_stop_every_resume_reports_stopped(void **state)
         assert_int_equal(gen_send(g, gen_int(5), &r), GEN_RETURNED);
         assert_int_equal(r.value.kind, GEN_NONE);
     }
-    assert_string_equal(trace, "start finally ");
+    assert_string_equal(sup_trace(), "start finally ");
     gen_free(g);
 }
 
@@ -291,7 +280,7 @@ static void test_throw_into_created_ends_it_without_running(void **state)
     assert_int_equal(gen_throw(g, &e, &r), GEN_FAILED);
     assert_int_equal(r.error.code, MY_ERROR);
     assert_int_equal(gen_get_state(g), GEN_CLOSED);
-    assert_string_equal(trace, ""); /* neither body nor finally ran */
+    assert_string_equal(sup_trace(), ""); /* neither body nor finally ran */
     assert_int_equal(gen_next(g, &r), GEN_RETURNED);
     gen_free(g);
 }
@@ -306,7 +295,7 @@ static void test_throw_caught_and_yield_returns_yielded(void **state)
     assert_int_equal(gen_throw(g, &e, &r), GEN_YIELDED);
     assert_int_equal(r.value.i, -1);
     assert_int_equal(gen_get_state(g), GEN_SUSPENDED);
-    assert_string_equal(trace, "caught:boom ");
+    assert_string_equal(sup_trace(), "caught:boom ");
     gen_free(g);
 }
 
@@ -320,7 +309,7 @@ static void test_throw_caught_and_return_ends_it(void **state)
     assert_int_equal(gen_throw(g, &e, &r), GEN_RETURNED);
     assert_int_equal(r.value.i, -2);
     assert_int_equal(gen_get_state(g), GEN_CLOSED);
-    assert_string_equal(trace, "caught:boom finally ");
+    assert_string_equal(sup_trace(), "caught:boom finally ");
     gen_free(g);
 }
 
@@ -336,7 +325,7 @@ static void test_throw_uncaught_ends_it_with_same_error(void **state)
     assert_int_equal(r.error.code, MY_ERROR);
     assert_string_equal(r.error.msg, "no one catches 3");
     assert_ptr_equal(r.error.payload.p, &e); /* the payload travels untouched */
-    assert_string_equal(trace, "start finally ");
+    assert_string_equal(sup_trace(), "start finally ");
     assert_int_equal(gen_get_state(g), GEN_CLOSED);
     gen_free(g);
 }
@@ -350,7 +339,7 @@ static void test_throw_other_error_passes_a_catcher(void **state)
     gen_next(g, &r);
     assert_int_equal(gen_throw(g, &e, &r), GEN_FAILED);
     assert_int_equal(r.error.code, OTHER_ERROR);
-    assert_string_equal(trace, "finally ");
+    assert_string_equal(sup_trace(), "finally ");
     gen_free(g);
 }
 
@@ -377,7 +366,7 @@ static int raiser_body(gen *g)
     GEN_YIELD(g, gen_int(1));
     GEN_RAISE(g, f->code, "raised %s", "inside");
     GEN_FINALLY(g);
-    note("finally ");
+    sup_note("finally ");
     GEN_END(g);
 }
 
@@ -390,7 +379,7 @@ static void test_raise_ends_generator_with_error(void **state)
     assert_int_equal(gen_next(g, &r), GEN_FAILED);
     assert_int_equal(r.error.code, MY_ERROR);
     assert_string_equal(r.error.msg, "raised inside");
-    assert_string_equal(trace, "finally ");
+    assert_string_equal(sup_trace(), "finally ");
     assert_int_equal(gen_next(g, &r), GEN_RETURNED); /* and then: stopped */
     gen_free(g);
 }
@@ -421,7 +410,7 @@ static void test_close_created_runs_nothing(void **state)
     gen_result r;
     assert_int_equal(gen_close(g, &r), GEN_RETURNED);
     assert_int_equal(gen_get_state(g), GEN_CLOSED);
-    assert_string_equal(trace, "");
+    assert_string_equal(sup_trace(), "");
     gen_free(g);
 }
 
@@ -434,7 +423,7 @@ static void test_close_suspended_runs_cleanup(void **state)
     assert_int_equal(gen_close(g, &r), GEN_RETURNED);
     assert_int_equal(r.value.kind, GEN_NONE);
     assert_int_equal(gen_get_state(g), GEN_CLOSED);
-    assert_string_equal(trace, "start finally ");
+    assert_string_equal(sup_trace(), "start finally ");
     gen_free(g);
 }
 
@@ -446,7 +435,7 @@ static void test_close_closed_is_noop(void **state)
     gen_close(g, NULL);
     assert_int_equal(gen_close(g, NULL), GEN_RETURNED);
     assert_int_equal(gen_close(g, NULL), GEN_RETURNED);
-    assert_string_equal(trace, "start finally ");
+    assert_string_equal(sup_trace(), "start finally ");
     gen_free(g);
 }
 
@@ -494,7 +483,7 @@ static void test_free_suspended_closes_it(void **state)
     gen_next(g, NULL);
     gen_next(g, NULL);
     gen_free(g);
-    assert_string_equal(trace, "start finally ");
+    assert_string_equal(sup_trace(), "start finally ");
 }
 
 static void test_prime_starts_a_coroutine(void **state)
@@ -524,23 +513,23 @@ static int link_body(gen *g)
 {
     struct link *f = gen_locals(g);
     GEN_BEGIN(g);
-    note("%s:start ", f->name);
+    sup_note("%s:start ", f->name);
     if (f->raise_at_start)
         GEN_RAISE(g, MY_ERROR, "%s failed", f->name);
     if (f->sub != NULL) {
         GEN_YIELD_FROM(g, f->sub);
         f->got = gen_received(g);
-        note("%s:got:%s ", f->name, f->got.kind == GEN_STR ? f->got.s : "?");
+        sup_note("%s:got:%s ", f->name, f->got.kind == GEN_STR ? f->got.s : "?");
         GEN_RETURN(g, gen_str(f->name));
     }
     GEN_YIELD(g, gen_int(10));
     while (gen_received(g).kind != GEN_NONE) {
-        note("%s:recv:%lld ", f->name, gen_received(g).i);
+        sup_note("%s:recv:%lld ", f->name, gen_received(g).i);
         GEN_YIELD(g, gen_int(gen_received(g).i * 2));
     }
     GEN_RETURN(g, gen_str("ret"));
     GEN_FINALLY(g);
-    note("%s:finally ", f->name);
+    sup_note("%s:finally ", f->name);
     GEN_END(g);
 }
 
@@ -566,7 +555,7 @@ static void test_yield_from_first_resumes_nest_in_order(void **state)
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_YIELDED);
     assert_int_equal(r.value.i, 10); /* straight through */
-    assert_string_equal(trace, "a:start b:start c:start ");
+    assert_string_equal(sup_trace(), "a:start b:start c:start ");
     free_chain(g);
 }
 
@@ -578,7 +567,7 @@ static void test_yield_from_sends_reach_innermost(void **state)
     gen_next(g, &r);
     assert_int_equal(gen_send(g, gen_int(21), &r), GEN_YIELDED);
     assert_int_equal(r.value.i, 42);
-    assert_string_equal(trace, "a:start b:start c:start c:recv:21 ");
+    assert_string_equal(sup_trace(), "a:start b:start c:start c:recv:21 ");
     free_chain(g);
 }
 
@@ -590,7 +579,7 @@ static void test_yield_from_return_value_is_its_value(void **state)
     gen_next(g, &r);
     assert_int_equal(gen_next(g, &r), GEN_RETURNED);
     assert_string_equal(r.value.s, "a");
-    assert_string_equal(trace, "a:start b:start c:start c:finally b:got:ret b:finally "
+    assert_string_equal(sup_trace(), "a:start b:start c:start c:finally b:got:ret b:finally "
                                "a:got:b a:finally ");
     free_chain(g);
 }
@@ -605,7 +594,7 @@ static void test_yield_from_inner_first_resume_error_unwinds_inner_first(void **
     assert_int_equal(gen_next(g, &r), GEN_FAILED);
     assert_int_equal(r.error.code, MY_ERROR);
     assert_string_equal(r.error.msg, "c failed");
-    assert_string_equal(trace, "a:start b:start c:start c:finally b:finally a:finally ");
+    assert_string_equal(sup_trace(), "a:start b:start c:start c:finally b:finally a:finally ");
     assert_int_equal(gen_get_state(g), GEN_CLOSED);
     free_chain(g);
 }
@@ -616,9 +605,9 @@ static void test_yield_from_close_cleans_up_inner_first(void **state)
     gen *g = chain_link("a", chain_link("b", chain_link("c", NULL)));
     gen_result r;
     gen_next(g, &r);
-    trace[0] = '\0';
+    sup_trace_reset();
     assert_int_equal(gen_close(g, &r), GEN_RETURNED);
-    assert_string_equal(trace, "c:finally b:finally a:finally ");
+    assert_string_equal(sup_trace(), "c:finally b:finally a:finally ");
     free_chain(g);
 }
 
@@ -628,11 +617,11 @@ static void test_yield_from_throw_reaches_innermost_and_unwinds(void **state)
     gen *g = chain_link("a", chain_link("b", chain_link("c", NULL)));
     gen_result r;
     gen_next(g, &r);
-    trace[0] = '\0';
+    sup_trace_reset();
     gen_error e = gen_err(MY_ERROR, "thrown");
     assert_int_equal(gen_throw(g, &e, &r), GEN_FAILED);
     assert_int_equal(r.error.code, MY_ERROR);
-    assert_string_equal(trace, "c:finally b:finally a:finally ");
+    assert_string_equal(sup_trace(), "c:finally b:finally a:finally ");
     free_chain(g);
 }
 
@@ -647,7 +636,7 @@ static void test_yield_from_throw_caught_inside_becomes_yield(void **state)
     assert_int_equal(r.value.i, -1);
     gen *sub = ((struct link *)gen_locals(g))->sub;
     gen_free(g); /* closes the catcher first, through the chain */
-    assert_string_equal(trace, "a:start caught:x finally a:finally ");
+    assert_string_equal(sup_trace(), "a:start caught:x finally a:finally ");
     gen_free(sub);
 }
 
@@ -660,7 +649,7 @@ static void test_yield_from_throw_caught_inside_becomes_return(void **state)
     gen_error e = gen_err(MY_ERROR, "x");
     assert_int_equal(gen_throw(g, &e, &r), GEN_RETURNED);
     assert_string_equal(r.value.s, "a");
-    assert_string_equal(trace, "a:start caught:x finally a:got:? a:finally ");
+    assert_string_equal(sup_trace(), "a:start caught:x finally a:got:? a:finally ");
     struct link *f = gen_locals(g);
     assert_int_equal(f->got.i, -2); /* the catcher's return value */
     gen_free(f->sub);
@@ -674,12 +663,12 @@ static void test_yield_from_exit_closes_inner_then_raises_outside(void **state)
     gen *g = chain_link("a", s);
     gen_result r;
     gen_next(g, &r);
-    trace[0] = '\0';
+    sup_trace_reset();
     /* closing the inner one fails: that error, not GEN_EXIT, is raised in "a" */
     assert_int_equal(gen_close(g, &r), GEN_FAILED);
     assert_int_equal(r.error.code, OTHER_ERROR);
     assert_int_equal(gen_get_state(s), GEN_CLOSED);
-    assert_string_equal(trace, "a:finally ");
+    assert_string_equal(sup_trace(), "a:finally ");
     gen_free(g);
     gen_free(s);
 }
@@ -694,10 +683,10 @@ static void test_yield_from_exit_closes_inner_not_throws_into_it(void **state)
     gen *g = chain_link("a", s);
     gen_result r;
     gen_next(g, &r);
-    trace[0] = '\0';
+    sup_trace_reset();
     assert_int_equal(gen_close(g, &r), GEN_RETURNED);
     assert_int_equal(r.value.kind, GEN_NONE);
-    assert_string_equal(trace, "a:finally ");
+    assert_string_equal(sup_trace(), "a:finally ");
     assert_int_equal(gen_get_state(s), GEN_CLOSED);
     gen_free(g);
     gen_free(s);
@@ -712,7 +701,7 @@ static int rescuer_body(gen *g)
     GEN_BEGIN(g);
     GEN_YIELD_FROM_CATCH(g, f->sub, f->e);
     if (f->e.code != 0)
-        note("rescued:%s ", f->e.msg);
+        sup_note("rescued:%s ", f->e.msg);
     GEN_YIELD(g, gen_int(f->e.code));
     GEN_END(g);
 }
@@ -726,7 +715,7 @@ static void test_yield_from_failure_can_be_caught_by_delegator(void **state)
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_YIELDED);
     assert_int_equal(r.value.i, MY_ERROR);
-    assert_string_equal(trace, "c:start c:finally rescued:c failed ");
+    assert_string_equal(sup_trace(), "c:start c:finally rescued:c failed ");
     gen_free(g);
     gen_free(c);
 }
@@ -781,7 +770,7 @@ static void test_yield_from_empty_generator(void **state)
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_RETURNED); /* nothing to pass through */
     assert_string_equal(r.value.s, "a");
-    assert_string_equal(trace, "a:start a:got:? a:finally ");
+    assert_string_equal(sup_trace(), "a:start a:got:? a:finally ");
     struct link *f = gen_locals(g);
     assert_int_equal(f->got.kind, GEN_NONE);
     gen_free(f->sub);
@@ -793,7 +782,7 @@ static void test_yield_from_finished_generator_gives_none(void **state)
     (void)state;
     gen *c = countdown(0);
     gen_next(c, NULL);
-    trace[0] = '\0';
+    sup_trace_reset();
     gen *g = chain_link("a", c);
     gen_result r;
     assert_int_equal(gen_next(g, &r), GEN_RETURNED);
