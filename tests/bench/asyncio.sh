@@ -2,7 +2,7 @@
 # tests/bench/asyncio.sh — chapter 8's web app against peers serving the
 # same page, with wrk, in the same run. Not a test: nothing is asserted.
 #
-#   BOOK_BIN=build/bin tests/bench/asyncio.sh      (REPS=3, DUR=2 seconds per run)
+#   BOOK_BIN=build/bin tests/bench/asyncio.sh      (REPS=5, DUR=2 seconds per run)
 #
 # Servers: 08-asyncio-webapp (ours), the same tiny HTTP server on libuv
 # (tests/bench/uv_peer.c, built into build/bench/), nginx with one worker
@@ -18,7 +18,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/common.bash
-REPS=${REPS:-3}
 DUR=${DUR:-2}
 command -v wrk >/dev/null || { echo "wrk не найден (apt-get install wrk): веб-сравнение пропущено" >&2; exit 0; }
 NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)

@@ -11,7 +11,7 @@
 # spread (max-min)/median, and ratios taken repetition by repetition.
 BIN=${BOOK_BIN:-build/bin}
 DATA=${BENCH_DATA:-book/data}
-REPS=${REPS:-5}
+REPS=${REPS:-5}   # repetitions of every comparison (the whole make bench: ~11 min on 2 cores)
 mkdir -p "$DATA" build/bench
 
 # More descriptors: the clients and the servers inherit the hard limit.
@@ -26,7 +26,7 @@ machine_notes() {
   local cpu
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   echo "# машина: ${cpu:-?}, ядер: $(nproc), Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "# средняя загрузка машины перед прогоном (loadavg 1 мин): $(cut -d" " -f1 /proc/loadavg) — машина общая, поэтому сравнения чередуются"
+  echo "# средняя загрузка машины (loadavg за 1 мин) при записи файла: $(cut -d" " -f1 /proc/loadavg) — машина общая, поэтому сравнения чередуются"
   if [ ${#SRV[@]} -gt 0 ]; then
     echo "# сервер на ядре 1, клиент на ядре 0 (taskset); предел дескрипторов $(ulimit -Sn)"
   else

@@ -10,7 +10,7 @@
 # two answers (the redirect and the picture), so the physical limit is
 # N * 2 * LATENCY for the sync run and 2 * LATENCY for the async one (plus
 # the transfer). The table gives both times, the speedup, and each time
-# against its limit. Sync and async alternate, REPS times (default 3; once
+# against its limit. Sync and async alternate, REPS times (default 5; once
 # for N >= 1000, where the sync run alone takes 40 s); server and
 # downloader are pinned to different cores; medians are reported.
 # Data: $DATA/downloads-raw.tsv (every run), images-speedup.tsv (medians;
@@ -18,7 +18,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/common.bash
-REPS=${REPS:-3}
 LATENCY=${LATENCY:-20}
 SIZE=${SIZE:-320/240}
 COUNTS=("$@")

@@ -6,7 +6,7 @@
 # Not a test: nothing is asserted. Part of `make bench`; the appendix
 # «Измерения» explains the method.
 #
-#   BOOK_BIN=build/bin tests/bench/servers.sh       (REPS=3, SECONDS_PER_RUN=1)
+#   BOOK_BIN=build/bin tests/bench/servers.sh       (REPS=5, SECONDS_PER_RUN=1)
 #
 # The client is build/bin/10-measurements-loadgen (the appendix's program):
 # N connections, one request in flight on each; after a warm-up in which
@@ -20,7 +20,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/common.bash
-REPS=${REPS:-3}
 DUR=${SECONDS_PER_RUN:-1}
 LOADGEN=$BIN/10-measurements-loadgen
 SCEN=(1:0 10:0 100:0 1000:0 10:900)
@@ -86,7 +85,8 @@ summarize build/bench/servers-ratio.raw 2,3,4 5 >build/bench/servers-ratio.med
 summarize "$raw" 2,3,4 10 >build/bench/servers-cpu.med
 { machine_notes
   echo "# процессорное время сервера (user + system) на один ответ, мкс, медиана $REPS повторений: цена запроса, не зависящая от того, упёрся ли в потолок клиент"
-  awk -F'\t' '{ printf "%s\t%s\t%s\t%.2f\n", $1, $2, $3, $4 }' build/bench/servers-cpu.med >build/bench/servers-cpu.k
+  awk -F'\t' '{ if ($4 < 0) printf "%s\t%s\t%s\t—\n", $1, $2, $3; else printf "%s\t%s\t%s\t%.2f\n", $1, $2, $3, $4 }' \
+    build/bench/servers-cpu.med >build/bench/servers-cpu.k
   table build/bench/servers-cpu.k '%s'
 } >"$DATA/servers-cpu.tsv"
 
