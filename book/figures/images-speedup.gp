@@ -11,7 +11,7 @@ set logscale x
 set logscale y
 set y2tics
 set ytics nomirror
-set y2range [0:45]
+set y2range [0:*]
 set xrange [8:1250]
 set grid
 set key top left
