@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -394,6 +395,47 @@ int sup_wait_output(const char *path, const char *needle, int timeout_ms)
     }
 }
 
+int sup_server_start(struct sup_server *s, const char *prog, const char *tag,
+                     char *const args[], int timeout_ms)
+{
+    enum { MAX_ARGS = 16 };
+    char port[16];
+    char *argv[MAX_ARGS + 4];
+    int n = 0;
+    s->pid = 0;
+    s->port = sup_free_port();
+    if (s->port <= 0)
+        return -1;
+    snprintf(port, sizeof port, "%d", s->port);
+    sup_tmp_path(s->log, sizeof s->log, tag);
+    argv[n++] = (char *)prog;
+    argv[n++] = "--port";
+    argv[n++] = port;
+    for (int i = 0; args != NULL && args[i] != NULL; i++) {
+        if (i == MAX_ARGS)
+            return -1;
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    pid_t pid = sup_spawn(prog, argv, s->log);
+    if (pid <= 0)
+        return -1;
+    if (sup_wait_port(s->port, timeout_ms) != 0) {
+        sup_stop(pid, 2000);
+        return -1;
+    }
+    s->pid = pid;
+    return 0;
+}
+
+void sup_server_show_log(const struct sup_server *s)
+{
+    char *text = sup_read_file(s->log);
+    printf("---- server output (%s) ----\n%s---- end ----\n", s->log,
+           text ? text : "(unreadable)\n");
+    free(text);
+}
+
 static char trace[4096];
 
 void sup_note(const char *fmt, ...)
@@ -429,4 +471,17 @@ int sup_loop_teardown(void **state)
 {
     aio_loop_free(*state);
     return 0;
+}
+
+int sup_raise_nofile(unsigned long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_cur >= want)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
+        return -1;
+    rl.rlim_cur = want;
+    return setrlimit(RLIMIT_NOFILE, &rl);
 }

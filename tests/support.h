@@ -93,6 +93,26 @@ long long sup_now_ms(void);
 /* Sleep for ms milliseconds (restarted after EINTR). */
 void sup_sleep_ms(int ms);
 
+/* ---- A server program under test -------------------------------------- */
+
+struct sup_server {
+    pid_t pid;          /* 0 once stopped or if it never started */
+    int port;
+    char log[256];      /* its stdout and stderr */
+};
+
+/* Start prog (a name under $BOOK_BIN) as "prog --port N args..." on a free
+ * port N, its output to a temporary file named after tag (sup_tmp_path),
+ * and wait up to timeout_ms until it listens. args: more arguments ending
+ * with NULL, or NULL for none. Returns 0, or -1 (a child that did start is
+ * stopped; s->pid is 0). */
+int sup_server_start(struct sup_server *s, const char *prog, const char *tag,
+                     char *const args[], int timeout_ms);
+
+/* Print the server's output between "---- server output (path) ----" and
+ * "---- end ----": for a test that is about to fail. */
+void sup_server_show_log(const struct sup_server *s);
+
 /* ---- A trace, for tests that check the order of events --------------- */
 
 /* One trace per test process (4 KiB; what does not fit is cut off):
@@ -107,5 +127,10 @@ void sup_trace_reset(void);
  * made); sup_loop_teardown frees it. */
 int sup_loop_setup(void **state);
 int sup_loop_teardown(void **state);
+
+/* Raise the soft limit on open files to at least want (for tests that need
+ * more descriptors than FD_SETSIZE). Returns 0, or -1 when the hard limit
+ * forbids it (the test should skip). */
+int sup_raise_nofile(unsigned long want);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,27 +64,14 @@ static void test_nums_stops_cleanly_on_sigterm(void **state)
 
 /* ---- the Hello world server ---- */
 
-struct server { pid_t pid; int port; char log[256]; };
-
-static int start(struct server *s, const char *prog, const char *extra)
+/* prog on a free port; extra, if any, is an option that takes 0.5 */
+static int start(struct sup_server *s, const char *prog, const char *extra)
 {
-    char port[16];
-    s->port = sup_free_port();
-    snprintf(port, sizeof port, "%d", s->port);
-    sup_tmp_path(s->log, sizeof s->log, prog + 11);
-    char *argv[] = {(char *)prog, "--port", port, (char *)extra,
-                    extra ? "0.5" : NULL, NULL};
-    s->pid = sup_spawn(prog, argv, s->log);
-    if (s->pid < 0)
-        return -1;
-    if (sup_wait_port(s->port, 10000) != 0) {
-        sup_stop(s->pid, 2000);
-        return -1;
-    }
-    return 0;
+    char *args[] = {(char *)extra, "0.5", NULL};
+    return sup_server_start(s, prog, prog + 11, extra ? args : NULL, 10000);
 }
 
-static void stop(struct server *s)
+static void stop(struct sup_server *s)
 {
     int status = sup_stop(s->pid, 10000);
     char *log = sup_read_file(s->log);
@@ -96,19 +82,10 @@ static void stop(struct server *s)
     assert_int_equal(status, 0);
 }
 
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 static void test_server_serves_one_client_many_times(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     assert_int_equal(start(&s, "08-asyncio-server", NULL), 0);
     int fd = sup_connect(s.port, 2000);
     assert_true(fd >= 0);
@@ -127,15 +104,12 @@ static void test_server_thousand_concurrent_clients(void **state)
 {
     (void)state;
     enum { N = 1000 };
-    raise_nofile();
-    struct rlimit rl;
-    getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < N + 64) {
-        printf("RLIMIT_NOFILE is %lu: cannot open %d sockets\n",
-               (unsigned long)rl.rlim_cur, N);
+    if (sup_raise_nofile(N + 64) != 0) {
+        printf("RLIMIT_NOFILE cannot be raised to %d: cannot open %d sockets\n",
+               N + 64, N);
         fail();
     }
-    struct server s;
+    struct sup_server s;
     assert_int_equal(start(&s, "08-asyncio-server", NULL), 0);
     static int fds[N];
     int ok = 0;
@@ -160,7 +134,7 @@ static void test_server_thousand_concurrent_clients(void **state)
 static void test_server_survives_rude_clients(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     assert_int_equal(start(&s, "08-asyncio-server", NULL), 0);
     for (int i = 0; i < 20; i++) { /* reset with data unread */
         int fd = sup_connect(s.port, 2000);
@@ -183,7 +157,7 @@ static void test_server_survives_rude_clients(void **state)
 static void test_webapp_keep_alive_two_requests_one_connection(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     assert_int_equal(start(&s, "08-asyncio-webapp", NULL), 0);
     int fd = sup_connect(s.port, 2000);
     assert_true(fd >= 0);
@@ -211,7 +185,7 @@ static void test_webapp_keep_alive_two_requests_one_connection(void **state)
 static void test_webapp_idle_connection_is_closed(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     assert_int_equal(start(&s, "08-asyncio-webapp", "--idle-timeout"), 0);
     int fd = sup_connect(s.port, 2000);
     assert_true(fd >= 0);
@@ -226,7 +200,7 @@ static void test_webapp_bad_request_and_many_clients_at_once(void **state)
 {
     (void)state;
     enum { N = 100 };
-    struct server s;
+    struct sup_server s;
     assert_int_equal(start(&s, "08-asyncio-webapp", NULL), 0);
     int fds[N];
     for (int i = 0; i < N; i++) { /* all connected, each half a request */
@@ -261,7 +235,7 @@ static int run_tool(const char *cmd, const char *out, const char *needle)
 static void test_webapp_answers_curl_and_ab(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     assert_int_equal(start(&s, "08-asyncio-webapp", NULL), 0);
     char cmd[512], out[256];
     sup_tmp_path(out, sizeof out, "tool");

@@ -22,45 +22,21 @@
 #define PROG "02-blocking-server"
 #define HELLO "Hello world!\n"
 
-struct server {
-    pid_t pid;
-    int port;
-    char log[256];
-};
-
 static int setup(void **state)
 {
-    static struct server s;
-    s.port = sup_free_port();
-    char port[16];
-    snprintf(port, sizeof port, "%d", s.port);
-    sup_tmp_path(s.log, sizeof s.log, "blocking");
-    char *argv[] = {PROG, "--port", port, NULL};
-    s.pid = sup_spawn(PROG, argv, s.log);
-    if (s.pid <= 0)
+    static struct sup_server s;
+    if (sup_server_start(&s, PROG, "blocking", NULL, 10000) != 0)
         return -1;
-    if (sup_wait_port(s.port, 10000) != 0) {
-        sup_stop(s.pid, 2000);
-        return -1;
-    }
     *state = &s;
     return 0;
 }
 
-static void show_log(const struct server *s)
-{
-    char *text = sup_read_file(s->log);
-    printf("---- server output (%s) ----\n%s---- end ----\n", s->log,
-           text ? text : "(unreadable)\n");
-    free(text);
-}
-
 static int teardown(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int status = sup_stop(s->pid, 5000);
     if (status != 0) {
-        show_log(s);
+        sup_server_show_log(s);
         fprintf(stderr, "server exit status %d, expected 0\n", status);
     }
     unlink(s->log);
@@ -68,7 +44,7 @@ static int teardown(void **state)
 }
 
 /* Connect, say something, expect exactly the greeting back. */
-static int greeted_client(const struct server *s)
+static int greeted_client(const struct sup_server *s)
 {
     int fd = sup_connect(s->port, 2000);
     assert_true(fd >= 0);
@@ -83,7 +59,7 @@ static int greeted_client(const struct server *s)
 
 static void test_one_client_many_messages(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int fd = greeted_client(s);
     char buf[64];
     for (int i = 0; i < 3; i++) {
@@ -108,7 +84,7 @@ static void test_one_client_many_messages(void **state)
 /* The lesson of chapter 2, asserted. */
 static void test_second_client_waits_for_first(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int first = greeted_client(s);
     int second = sup_connect(s->port, 2000);
     assert_true(second >= 0); /* the kernel accepted it into the backlog */
@@ -131,7 +107,7 @@ static void test_second_client_waits_for_first(void **state)
 
 static void test_reset_does_not_kill_server(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     struct linger lg = {1, 0}; /* close() sends RST instead of FIN */
     for (int i = 0; i < 3; i++) {
         int fd = greeted_client(s);
@@ -152,7 +128,7 @@ static void test_reset_does_not_kill_server(void **state)
  * the server's send meets a closed connection (EPIPE or ECONNRESET). */
 static void test_client_leaving_mid_reply(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     for (int round = 0; round < 3; round++) {
         int fd = sup_connect(s->port, 2000);
         assert_true(fd >= 0);
@@ -169,19 +145,19 @@ static void test_client_leaving_mid_reply(void **state)
 
 static void test_clean_exit_while_client_connected(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int fd = greeted_client(s); /* the server sleeps in recv() for us */
     int status = sup_stop(s->pid, 5000);
     s->pid = 0;
     close(fd);
     if (status != 0)
-        show_log(s);
+        sup_server_show_log(s);
     assert_int_equal(status, 0);
 }
 
 static int teardown_stopped(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     if (s->pid > 0)
         return teardown(state);
     unlink(s->log);

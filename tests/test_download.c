@@ -26,22 +26,13 @@
 
 #include "support.h"
 
-struct server { pid_t pid; int port; char log[256]; };
-
-static void start_server(struct server *s, const char *latency_ms)
+static void start_server(struct sup_server *s, const char *latency_ms)
 {
-    char port[16];
-    s->port = sup_free_port();
-    snprintf(port, sizeof port, "%d", s->port);
-    sup_tmp_path(s->log, sizeof s->log, "imageserver");
-    char *argv[] = {"09-images-imageserver", "--port", port, "--latency",
-                    (char *)latency_ms, "--jitter", "0", NULL};
-    s->pid = sup_spawn("09-images-imageserver", argv, s->log);
-    assert_true(s->pid > 0);
-    assert_int_equal(sup_wait_port(s->port, 5000), 0);
+    char *args[] = {"--latency", (char *)latency_ms, "--jitter", "0", NULL};
+    assert_int_equal(sup_server_start(s, "09-images-imageserver", "imageserver", args, 5000), 0);
 }
 
-static void stop_server(struct server *s)
+static void stop_server(struct sup_server *s)
 {
     assert_int_equal(sup_stop(s->pid, 5000), 0);
     char *log = sup_read_file(s->log);
@@ -207,7 +198,7 @@ static int count_lines(const char *text, const char *needle)
 static void test_sync_asks_one_at_a_time(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     start_server(&s, "100");
     char url[128], dir[256], out[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/64/48", s.port);
@@ -231,7 +222,7 @@ static void test_sync_asks_one_at_a_time(void **state)
 static void test_async_asks_all_at_once(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     start_server(&s, "300");
     char url[128], dir[256], out[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/64/48", s.port);
@@ -253,7 +244,7 @@ static void test_async_asks_all_at_once(void **state)
 static void test_async_respects_the_limit(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     start_server(&s, "100");
     char url[128], dir[256], out[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/32/32", s.port);
@@ -272,7 +263,7 @@ static void test_async_respects_the_limit(void **state)
 static void test_both_modes_and_every_image_differs(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     start_server(&s, "50");
     char url[128], dir[256], out[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/40/30", s.port);
@@ -311,7 +302,7 @@ static void test_both_modes_and_every_image_differs(void **state)
 static void test_404_and_cut_body_are_reported_and_leave_nothing(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     start_server(&s, "50");
     char good[128], missing[128], cut[128], dir[256], out[256];
     snprintf(good, sizeof good, "http://127.0.0.1:%d/64/48", s.port);
@@ -339,7 +330,7 @@ static void test_404_and_cut_body_are_reported_and_leave_nothing(void **state)
 static void test_silent_server_times_out(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     start_server(&s, "50");
     char good[128], hang[128], dir[256], out[256];
     snprintf(good, sizeof good, "http://127.0.0.1:%d/64/48", s.port);
@@ -395,7 +386,7 @@ static void test_bad_arguments(void **state)
 static void test_server_redirects_like_the_real_site(void **state)
 {
     (void)state;
-    struct server s;
+    struct sup_server s;
     start_server(&s, "0");
     char buf[4096];
     http_get(s.port, "/320/240", buf, sizeof buf);

@@ -21,35 +21,21 @@
 #define PROG "05-generators-server"
 static const char reply[] = "Hello world!\n";
 
-struct server {
-    pid_t pid;
-    int port;
-    char out[256];
-};
-
 static int start(void **state)
 {
-    struct server *s = calloc(1, sizeof *s);
+    struct sup_server *s = calloc(1, sizeof *s);
     assert_non_null(s);
-    s->port = sup_free_port();
-    assert_true(s->port > 0);
-    char port[16];
-    snprintf(port, sizeof port, "%d", s->port);
-    char *argv[] = {PROG, "--port", port, NULL};
-    sup_tmp_path(s->out, sizeof s->out, "gen-server");
-    s->pid = sup_spawn(PROG, argv, s->out);
-    assert_true(s->pid > 0);
-    assert_int_equal(sup_wait_port(s->port, 5000), 0);
+    assert_int_equal(sup_server_start(s, PROG, "gen-server", NULL, 5000), 0);
     *state = s;
     return 0;
 }
 
 static int stop(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     if (s->pid > 0)
         sup_stop(s->pid, 5000);
-    unlink(s->out);
+    unlink(s->log);
     free(s);
     return 0;
 }
@@ -90,7 +76,7 @@ enum { CLIENTS = 200 };
 
 static void test_serves_200_clients_interleaved(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int fds[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
         fds[i] = sup_connect(s->port, 5000);
@@ -107,17 +93,17 @@ static void test_serves_200_clients_interleaved(void **state)
     for (int i = CLIENTS - 1; i >= 1; i--)
         ask(fds[i], "again\n"); /* a second round, in the other order */
     ask(fds[0], "at last\n");
-    assert_int_equal(wait_count(s->out, "Connection from: ('127.0.0.1', ", CLIENTS), CLIENTS);
+    assert_int_equal(wait_count(s->log, "Connection from: ('127.0.0.1', ", CLIENTS), CLIENTS);
     for (int i = 0; i < CLIENTS; i++)
         close(fds[i]);
-    assert_int_equal(wait_count(s->out, "Done!\n", CLIENTS), CLIENTS);
+    assert_int_equal(wait_count(s->log, "Done!\n", CLIENTS), CLIENTS);
     assert_int_equal(sup_stop(s->pid, 5000), 0);
     s->pid = 0;
 }
 
 static void test_client_leaving_mid_conversation(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int stay = sup_connect(s->port, 5000);
     assert_true(stay >= 0);
     ask(stay, "one\n");
@@ -134,7 +120,7 @@ static void test_client_leaving_mid_conversation(void **state)
     assert_int_equal(setsockopt(reset, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
     assert_int_equal(sup_send_str(reset, "y\n"), 0);
     close(reset);
-    assert_int_equal(wait_count(s->out, "Done!\n", 2), 2);
+    assert_int_equal(wait_count(s->log, "Done!\n", 2), 2);
     ask(stay, "two\n"); /* the first client does not notice */
     int late = sup_connect(s->port, 5000);
     assert_true(late >= 0);
@@ -147,12 +133,12 @@ static void test_client_leaving_mid_conversation(void **state)
 
 static void test_exit_status_zero_on_sigterm_with_clients(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int a = sup_connect(s->port, 5000), b = sup_connect(s->port, 5000);
     assert_true(a >= 0 && b >= 0);
     ask(a, "x\n");
     assert_int_equal(sup_send_str(b, "half a request"), 0);
-    assert_int_equal(wait_count(s->out, "Connection from", 2), 2);
+    assert_int_equal(wait_count(s->log, "Connection from", 2), 2);
     assert_int_equal(sup_stop(s->pid, 5000), 0); /* everything freed: LSan is quiet */
     s->pid = 0;
     char buf[64];
@@ -163,7 +149,7 @@ static void test_exit_status_zero_on_sigterm_with_clients(void **state)
 
 static void test_exit_status_zero_on_sigint(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int a = sup_connect(s->port, 5000);
     assert_true(a >= 0);
     ask(a, "x\n");
@@ -183,7 +169,7 @@ static void test_exit_status_zero_on_sigint(void **state)
 
 static void test_busy_port_is_a_clear_error(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     char port[16], out[256];
     snprintf(port, sizeof port, "%d", s->port);
     char *argv[] = {PROG, "--port", port, NULL};

@@ -86,9 +86,7 @@ enum { MAXFDS = 256, EXCHANGE_MS = 5000 };
 struct hstate {
     const struct server_kind *k;
     const struct hcase *c;
-    pid_t pid;
-    int port;
-    char out[128];
+    struct sup_server srv;
     int fds[MAXFDS];
     int nfds;
 };
@@ -117,7 +115,7 @@ static void close_all(struct hstate *st)
 
 static int client(struct hstate *st)
 {
-    return track(st, sup_connect(st->port, 2000));
+    return track(st, sup_connect(st->srv.port, 2000));
 }
 
 /* Close with RST instead of FIN: SO_LINGER with a zero timeout. */
@@ -171,7 +169,7 @@ static int exchange(struct hstate *st, int fd)
 
 static int fresh_exchange(struct hstate *st)
 {
-    int fd = sup_connect(st->port, 2000);
+    int fd = sup_connect(st->srv.port, 2000);
     if (fd < 0)
         return -1;
     int rc = exchange(st, fd);
@@ -482,7 +480,7 @@ static void case_churn(struct hstate *st)
     long long deadline = sup_now_ms() + 30000;
     int done = 0;
     for (; done < CYCLES && sup_now_ms() < deadline; done++) {
-        int fd = sup_connect(st->port, 2000);
+        int fd = sup_connect(st->srv.port, 2000);
         assert_true(fd >= 0);
         switch (done % 3) {
         case 0:
@@ -504,10 +502,10 @@ static void case_churn(struct hstate *st)
 static void case_emfile(struct hstate *st)
 {
     enum { EXTRA = 4, CLIENTS = 40 };
-    int limit = limit_with_room(st->pid, EXTRA);
+    int limit = limit_with_room(st->srv.pid, EXTRA);
     assert_true(limit > 0);
     struct rlimit lim = {(rlim_t)limit, (rlim_t)limit};
-    assert_int_equal(prlimit(st->pid, RLIMIT_NOFILE, &lim, NULL), 0);
+    assert_int_equal(prlimit(st->srv.pid, RLIMIT_NOFILE, &lim, NULL), 0);
 
     int fds[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
@@ -515,10 +513,10 @@ static void case_emfile(struct hstate *st)
         sup_sleep_ms(5); /* in order: the first ones are accepted */
     }
     /* The server met EMFILE and said so. */
-    int emfile = sup_wait_output(st->out, "Too many open files", 3000) == 0
-                 || sup_wait_output(st->out, "EMFILE", 10) == 0;
+    int emfile = sup_wait_output(st->srv.log, "Too many open files", 3000) == 0
+                 || sup_wait_output(st->srv.log, "EMFILE", 10) == 0;
     if (!emfile) {
-        char *log = sup_read_file(st->out);
+        char *log = sup_read_file(st->srv.log);
         fprintf(stderr, "no EMFILE in the log (limit %d):\n%s\n", limit, log ? log : "?");
         free(log);
     }
@@ -556,9 +554,9 @@ static void case_emfile(struct hstate *st)
 
     /* It does not spin: over a quiet second it uses little CPU. */
     long hz = sysconf(_SC_CLK_TCK);
-    long t0 = cpu_ticks(st->pid);
+    long t0 = cpu_ticks(st->srv.pid);
     sup_sleep_ms(1000);
-    long t1 = cpu_ticks(st->pid);
+    long t1 = cpu_ticks(st->srv.pid);
     assert_true(t0 >= 0 && t1 >= t0);
     assert_true(t1 - t0 < hz / 4); /* well under a quarter of a second */
 
@@ -598,36 +596,27 @@ enum { NCASES = sizeof cases / sizeof cases[0] };
 
 static void start_server(struct hstate *st)
 {
-    char portstr[16], idle[16];
-    st->port = sup_free_port();
-    assert_true(st->port > 0);
-    snprintf(portstr, sizeof portstr, "%d", st->port);
-    char *argv[12];
+    char idle[16];
+    char *args[10];
     int n = 0;
-    argv[n++] = (char *)st->k->prog;
-    argv[n++] = "--port";
-    argv[n++] = portstr;
     for (int i = 0; st->k->args[i]; i++)
-        argv[n++] = (char *)st->k->args[i];
+        args[n++] = (char *)st->k->args[i];
     if (st->k->idle_timeout) {
         snprintf(idle, sizeof idle, "%d", st->c->idle_timeout_s ? st->c->idle_timeout_s : 60);
-        argv[n++] = "--idle-timeout";
-        argv[n++] = idle;
+        args[n++] = "--idle-timeout";
+        args[n++] = idle;
     }
-    argv[n] = NULL;
+    args[n] = NULL;
     char tag[64];
     snprintf(tag, sizeof tag, "hostile-%s-%s", st->k->name, st->c->name);
-    sup_tmp_path(st->out, sizeof st->out, tag);
-    st->pid = sup_spawn(st->k->prog, argv, st->out);
-    assert_true(st->pid > 0);
-    assert_int_equal(sup_wait_port(st->port, 10000), 0);
+    assert_int_equal(sup_server_start(&st->srv, st->k->prog, tag, args, 10000), 0);
 }
 
 static void run_case(void **state)
 {
     struct hstate *st = *state;
     start_server(st);
-    int base = count_fds(st->pid);
+    int base = count_fds(st->srv.pid);
     assert_true(base > 0);
 
     int witness = client(st);
@@ -635,7 +624,7 @@ static void run_case(void **state)
 
     st->c->run(st);
 
-    assert_true(alive(st->pid));
+    assert_true(alive(st->srv.pid));
     if (st->c->idle_timeout_s && st->k->idle_timeout) {
         /* the witness sat idle longer than the timeout: it is gone, as it
            should be; a new one stands in for it */
@@ -648,15 +637,15 @@ static void run_case(void **state)
     assert_int_equal(fresh_exchange(st), 0);
 
     close_all(st);
-    int now = settle_fds(st->pid, base, 5000);
+    int now = settle_fds(st->srv.pid, base, 5000);
     if (now != base)
         fprintf(stderr, "%s/%s: %d descriptors before, %d after\n", st->k->name, st->c->name, base, now);
     assert_int_equal(now, base);
 
-    int status = sup_stop(st->pid, 10000);
-    st->pid = 0;
+    int status = sup_stop(st->srv.pid, 10000);
+    st->srv.pid = 0;
     assert_int_equal(status, 0);
-    char *log = sup_read_file(st->out);
+    char *log = sup_read_file(st->srv.log);
     assert_non_null(log);
     int clean = strstr(log, "Sanitizer") == NULL && strstr(log, "runtime error") == NULL;
     if (!clean)
@@ -669,12 +658,12 @@ static int teardown(void **state)
 {
     struct hstate *st = *state;
     close_all(st);
-    if (st->pid > 0) {
-        sup_stop(st->pid, 5000);
-        st->pid = 0;
+    if (st->srv.pid > 0) {
+        sup_stop(st->srv.pid, 5000);
+        st->srv.pid = 0;
     }
-    if (st->out[0])
-        unlink(st->out);
+    if (st->srv.log[0])
+        unlink(st->srv.log);
     return 0;
 }
 

@@ -31,45 +31,25 @@ struct config {
 
 struct running {
     const struct config *cfg;
-    pid_t pid;
-    int port;
-    char out[256];
+    struct sup_server srv;
 };
 
 static int start(struct running *r, const struct config *cfg)
 {
     memset(r, 0, sizeof *r);
     r->cfg = cfg;
-    r->port = sup_free_port();
-    if (r->port <= 0)
-        return -1;
-    char port[16];
-    snprintf(port, sizeof port, "%d", r->port);
     char tag[64];
     snprintf(tag, sizeof tag, "%s-%s", cfg->prog, cfg->backend ? cfg->backend : "");
-    sup_tmp_path(r->out, sizeof r->out, tag);
-    char *argv[] = {(char *)cfg->prog, "--port", port, NULL, NULL, NULL};
-    if (cfg->backend) {
-        argv[3] = "--backend";
-        argv[4] = (char *)cfg->backend;
-    }
-    r->pid = sup_spawn(cfg->prog, argv, r->out);
-    if (r->pid <= 0)
-        return -1;
-    if (sup_wait_port(r->port, 5000) != 0) {
-        sup_stop(r->pid, 2000);
-        r->pid = 0;
-        return -1;
-    }
-    return 0;
+    char *args[] = {"--backend", (char *)cfg->backend, NULL};
+    return sup_server_start(&r->srv, cfg->prog, tag, cfg->backend ? args : NULL, 5000);
 }
 
 /* Stop the server; its exit status (0 expected: clean SIGTERM exit,
  * and under ASan also: nothing leaked). */
 static int stop(struct running *r)
 {
-    int st = r->pid > 0 ? sup_stop(r->pid, 5000) : -1;
-    r->pid = 0;
+    int st = r->srv.pid > 0 ? sup_stop(r->srv.pid, 5000) : -1;
+    r->srv.pid = 0;
     return st;
 }
 
@@ -87,9 +67,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct running *r = *state;
-    if (r->pid > 0)
+    if (r->srv.pid > 0)
         stop(r);
-    unlink(r->out);
+    unlink(r->srv.log);
     free(r);
     return 0;
 }
@@ -131,7 +111,7 @@ static void test_200_clients_interleaved(void **state)
     struct running *r = *state;
     int fds[NCLIENTS];
     for (int i = 0; i < NCLIENTS; i++) {
-        fds[i] = sup_connect(r->port, 5000);
+        fds[i] = sup_connect(r->srv.port, 5000);
         assert_true(fds[i] >= 0);
     }
     for (int round = 0; round < 2; round++)
@@ -144,12 +124,12 @@ static void test_200_clients_interleaved(void **state)
     for (int i = 0; i < NCLIENTS; i++)
         close(fds[i]);
     /* a fresh client after all that */
-    int fd = sup_connect(r->port, 5000);
+    int fd = sup_connect(r->srv.port, 5000);
     assert_true(fd >= 0);
     assert_int_equal(roundtrip(fd, "after\n"), 0);
     close(fd);
     assert_int_equal(stop(r), 0);
-    char *out = sup_read_file(r->out);
+    char *out = sup_read_file(r->srv.log);
     assert_non_null(out);
     assert_int_equal(count_lines(out, "Connection from: ('127.0.0.1', "), NCLIENTS + 1);
     free(out);
@@ -161,16 +141,16 @@ static void test_200_clients_interleaved(void **state)
 static void test_misbehaving_clients(void **state)
 {
     struct running *r = *state;
-    int good = sup_connect(r->port, 5000);
+    int good = sup_connect(r->srv.port, 5000);
     assert_true(good >= 0);
     assert_int_equal(roundtrip(good, "one\n"), 0);
 
-    int quitter = sup_connect(r->port, 5000);      /* leaves after a request */
+    int quitter = sup_connect(r->srv.port, 5000);  /* leaves after a request */
     assert_true(quitter >= 0);
     assert_int_equal(sup_send_str(quitter, "half a requ"), 0);
     close(quitter);
 
-    int resetter = sup_connect(r->port, 5000);     /* leaves with RST */
+    int resetter = sup_connect(r->srv.port, 5000); /* leaves with RST */
     assert_true(resetter >= 0);
     assert_int_equal(roundtrip(resetter, "hi\n"), 0);
     assert_int_equal(sup_send_str(resetter, "more"), 0);
@@ -178,11 +158,11 @@ static void test_misbehaving_clients(void **state)
     setsockopt(resetter, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(resetter);
 
-    int silent = sup_connect(r->port, 5000);       /* connects, says nothing */
+    int silent = sup_connect(r->srv.port, 5000);   /* connects, says nothing */
     assert_true(silent >= 0);
     close(silent);
 
-    int garbage = sup_connect(r->port, 5000);
+    int garbage = sup_connect(r->srv.port, 5000);
     assert_true(garbage >= 0);
     char junk[3000];
     for (size_t i = 0; i < sizeof junk; i++)
@@ -191,7 +171,7 @@ static void test_misbehaving_clients(void **state)
     char buf[256];
     assert_true(sup_recv_timeout(garbage, buf, sizeof buf, 5000) > 0);
 
-    int deaf = sup_connect(r->port, 5000);         /* never reads replies */
+    int deaf = sup_connect(r->srv.port, 5000);     /* never reads replies */
     assert_true(deaf >= 0);
     for (int i = 0; i < 50; i++)
         assert_int_equal(sup_send_str(deaf, "are you there?\n"), 0);
@@ -201,7 +181,7 @@ static void test_misbehaving_clients(void **state)
     /* replies are all alike, so whatever 13 bytes come next are one */
     assert_int_equal(roundtrip(garbage, "and now a line\n"), 0);
     close(garbage);
-    int fresh = sup_connect(r->port, 5000);
+    int fresh = sup_connect(r->srv.port, 5000);
     assert_true(fresh >= 0);
     assert_int_equal(roundtrip(fresh, "three\n"), 0);
     assert_int_equal(roundtrip(good, "four\n"), 0);
@@ -217,7 +197,7 @@ static void test_sigterm_with_clients_connected(void **state)
     struct running *r = *state;
     int fds[10];
     for (int i = 0; i < 10; i++) {
-        fds[i] = sup_connect(r->port, 5000);
+        fds[i] = sup_connect(r->srv.port, 5000);
         assert_true(fds[i] >= 0);
         assert_int_equal(roundtrip(fds[i], "x\n"), 0);
     }
@@ -227,23 +207,10 @@ static void test_sigterm_with_clients_connected(void **state)
         assert_int_equal(sup_recv_timeout(fds[i], buf, sizeof buf, 5000), 0);
         close(fds[i]);
     }
-    char *out = sup_read_file(r->out);
+    char *out = sup_read_file(r->srv.log);
     assert_non_null(out);
     assert_non_null(strstr(out, "Server stopped"));
     free(out);
-}
-
-static int raise_nofile(rlim_t want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return -1;
-    if (rl.rlim_cur >= want)
-        return 0;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
-        return -1;
-    rl.rlim_cur = want;
-    return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 enum { NMANY = 1100 };
@@ -254,12 +221,12 @@ enum { NMANY = 1100 };
 static void test_beyond_fd_setsize(void **state)
 {
     struct running *r = *state;
-    if (raise_nofile(NMANY + 200) != 0)
+    if (sup_raise_nofile(NMANY + 200) != 0)
         skip();
     int *fds = calloc(NMANY, sizeof *fds);
     assert_non_null(fds);
     for (int i = 0; i < NMANY; i++) {
-        fds[i] = sup_connect(r->port, 5000);
+        fds[i] = sup_connect(r->srv.port, 5000);
         assert_true(fds[i] >= 0);
     }
     int served = 0, refused = 0;
@@ -273,7 +240,7 @@ static void test_beyond_fd_setsize(void **state)
             fail_msg("client %d: unexpected %d", i, rc);
     }
     int select_based = r->cfg->backend == NULL || strcmp(r->cfg->backend, "select") == 0;
-    char *out = sup_read_file(r->out);
+    char *out = sup_read_file(r->srv.log);
     assert_non_null(out);
     if (select_based) {
         assert_true(refused > 0);
@@ -291,7 +258,7 @@ static void test_beyond_fd_setsize(void **state)
     for (int i = 0; i < NMANY; i++)
         close(fds[i]);
     free(fds);
-    int fd = sup_connect(r->port, 5000);
+    int fd = sup_connect(r->srv.port, 5000);
     assert_true(fd >= 0);
     assert_int_equal(roundtrip(fd, "new\n"), 0);
     close(fd);
@@ -343,14 +310,14 @@ static void test_out_of_descriptors(void **state)
 {
     struct running *r = *state;
     stop(r);                    /* this test needs its own, limited server */
-    r->port = sup_free_port();
-    assert_true(r->port > 0);
-    r->pid = spawn_limited(r->cfg, r->port, r->out, 12);
-    assert_true(r->pid > 0);
-    assert_int_equal(sup_wait_port(r->port, 5000), 0);
+    r->srv.port = sup_free_port();
+    assert_true(r->srv.port > 0);
+    r->srv.pid = spawn_limited(r->cfg, r->srv.port, r->srv.log, 12);
+    assert_true(r->srv.pid > 0);
+    assert_int_equal(sup_wait_port(r->srv.port, 5000), 0);
     int fds[NTRY], served = 0, refused = 0;
     for (int i = 0; i < NTRY; i++) {
-        fds[i] = sup_connect(r->port, 5000);
+        fds[i] = sup_connect(r->srv.port, 5000);
         assert_true(fds[i] >= 0);
         int rc = roundtrip(fds[i], "x\n");
         if (rc == 0)
@@ -368,7 +335,7 @@ static void test_out_of_descriptors(void **state)
         if (roundtrip(fds[i], "again\n") == 0)
             served--;
     assert_int_equal(served, 0);
-    char *out = sup_read_file(r->out);
+    char *out = sup_read_file(r->srv.log);
     assert_non_null(out);
     assert_non_null(strstr(out, "out of file descriptors (EMFILE)"));
     free(out);
@@ -376,7 +343,7 @@ static void test_out_of_descriptors(void **state)
         close(fds[i]);
     int fd = -1;
     for (int tries = 0; tries < 50; tries++) { /* its closes may lag ours */
-        fd = sup_connect(r->port, 5000);
+        fd = sup_connect(r->srv.port, 5000);
         assert_true(fd >= 0);
         if (roundtrip(fd, "free again\n") == 0)
             break;
@@ -399,13 +366,13 @@ static void test_backend_from_environment(void **state)
     int rc = start(&r, &cfg);
     unsetenv("SELECTOR_BACKEND");
     assert_int_equal(rc, 0);
-    int fd = sup_connect(r.port, 5000);
+    int fd = sup_connect(r.srv.port, 5000);
     assert_true(fd >= 0);
     assert_int_equal(roundtrip(fd, "hi\n"), 0);
     close(fd);
-    assert_int_equal(sup_wait_output(r.out, "(backend: poll)", 5000), 0);
+    assert_int_equal(sup_wait_output(r.srv.log, "(backend: poll)", 5000), 0);
     assert_int_equal(stop(&r), 0);
-    unlink(r.out);
+    unlink(r.srv.log);
 
     /* an unknown name is a clear error, not a crash */
     char out[256];

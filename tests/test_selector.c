@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,6 +20,7 @@
 #include <unistd.h>
 
 #include "selector.h"
+#include "support.h"
 
 struct fixture {
     const char *backend;
@@ -338,27 +338,12 @@ static void test_small_cap(void **state)
     close(sv2[1]);
 }
 
-/* Raise the soft limit on open files so that descriptors beyond
- * FD_SETSIZE exist; skip when the hard limit forbids it. */
-static int raise_nofile(rlim_t want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return -1;
-    if (rl.rlim_cur >= want)
-        return 0;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want)
-        return -1;
-    rl.rlim_cur = want;
-    return setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 enum { NPAIRS = 1100 }; /* 2,200 descriptors */
 
 static void test_many_descriptors(void **state)
 {
     struct fixture *f = *state;
-    if (raise_nofile(NPAIRS * 2 + 64) != 0)
+    if (sup_raise_nofile(NPAIRS * 2 + 64) != 0)
         skip();
     int (*pairs)[2] = calloc(NPAIRS, sizeof *pairs);
     selector_event *ev = calloc(2 * NPAIRS, sizeof *ev);

@@ -21,17 +21,11 @@
 
 #define PROG "01-web-app-main"
 
-struct server {
-    pid_t pid;
-    int port;
-    char log[256];
-};
-
 /* Start the web app from the root directory "/": it must not need its
  * templates on disk. BOOK_BIN is made absolute first. */
 static int setup(void **state)
 {
-    static struct server s;
+    static struct sup_server s;
     char here[PATH_MAX], bin[2 * PATH_MAX + 2];
     const char *dir = getenv("BOOK_BIN");
     if (dir == NULL || *dir == '\0')
@@ -43,39 +37,22 @@ static int setup(void **state)
     else
         snprintf(bin, sizeof bin, "%s/%s", here, dir);
     setenv("BOOK_BIN", bin, 1);
-    s.port = sup_free_port();
-    char port[16];
-    snprintf(port, sizeof port, "%d", s.port);
-    sup_tmp_path(s.log, sizeof s.log, "webapp");
-    char *argv[] = {PROG, "--port", port, NULL};
     if (chdir("/") != 0)
         return -1;
-    s.pid = sup_spawn(PROG, argv, s.log);
-    if (chdir(here) != 0 || s.pid <= 0)
+    int rc = sup_server_start(&s, PROG, "webapp", NULL, 10000);
+    if (chdir(here) != 0 || rc != 0)
         return -1;
-    if (sup_wait_port(s.port, 10000) != 0) {
-        sup_stop(s.pid, 2000);
-        return -1;
-    }
     *state = &s;
     return 0;
-}
-
-static void show_log(const struct server *s)
-{
-    char *text = sup_read_file(s->log);
-    printf("---- server output (%s) ----\n%s---- end ----\n", s->log,
-           text ? text : "(unreadable)\n");
-    free(text);
 }
 
 /* Stop the server; it must exit with status 0 (ASan: nothing leaked). */
 static int teardown(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     int status = sup_stop(s->pid, 5000);
     if (status != 0)
-        show_log(s);
+        sup_server_show_log(s);
     unlink(s->log);
     if (status != 0)
         fprintf(stderr, "server exit status %d, expected 0\n", status);
@@ -84,7 +61,7 @@ static int teardown(void **state)
 
 /* Run curl with extra arguments on a path; its whole output (with -i:
  * status line and headers too) in malloc'd memory. */
-static char *curl(const struct server *s, const char *args, const char *path)
+static char *curl(const struct sup_server *s, const char *args, const char *path)
 {
     char cmd[512];
     snprintf(cmd, sizeof cmd,
@@ -115,7 +92,7 @@ static void assert_length_matches(const char *response)
     assert_int_equal(declared, (long)strlen(body + 4));
 }
 
-static void expect_page(const struct server *s, const char *path,
+static void expect_page(const struct sup_server *s, const char *path,
                         const char *heading)
 {
     char *r = curl(s, "", path);
@@ -130,7 +107,7 @@ static void expect_page(const struct server *s, const char *path,
 
 static void test_index_and_blog(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     expect_page(s, "/", "<h1>Index page</h1>");
     expect_page(s, "/blog", "<h1>Blog page</h1>");
     expect_page(s, "/blog?page=2", "<h1>Blog page</h1>");
@@ -138,7 +115,7 @@ static void test_index_and_blog(void **state)
 
 static void test_not_found(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     char *r = curl(s, "", "/no/such/page");
     assert_non_null(strstr(r, "HTTP/1.1 404 Not Found\r\n"));
     assert_non_null(strstr(r, "\r\n\r\n<h1>404<p>Not found</p></h1>"));
@@ -149,7 +126,7 @@ static void test_not_found(void **state)
 
 static void test_method_not_allowed(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     char *r = curl(s, "-X POST -d name=value", "/");
     assert_non_null(strstr(r, "HTTP/1.1 405 Method Not Allowed\r\n"));
     assert_non_null(strstr(r, "\r\nAllow: GET\r\n"));
@@ -160,7 +137,7 @@ static void test_method_not_allowed(void **state)
 }
 
 /* Send raw bytes, end our side, read the whole answer. */
-static char *raw_exchange(const struct server *s, const char *bytes, size_t len)
+static char *raw_exchange(const struct sup_server *s, const char *bytes, size_t len)
 {
     int fd = sup_connect(s->port, 2000);
     assert_true(fd >= 0);
@@ -173,7 +150,7 @@ static char *raw_exchange(const struct server *s, const char *bytes, size_t len)
     return buf;
 }
 
-static void expect_bad_request(const struct server *s, const char *bytes,
+static void expect_bad_request(const struct sup_server *s, const char *bytes,
                                size_t len)
 {
     char *r = raw_exchange(s, bytes, len);
@@ -185,7 +162,7 @@ static void expect_bad_request(const struct server *s, const char *bytes,
 
 static void test_garbage_gets_400(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     static const char *const texts[] = {
         "\r\n\r\n",
         "GET\r\n\r\n",
@@ -210,7 +187,7 @@ static void test_garbage_gets_400(void **state)
 
 static void test_rude_clients(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     /* Connects and leaves without a word. */
     int fd = sup_connect(s->port, 2000);
     assert_true(fd >= 0);
@@ -227,11 +204,11 @@ static void test_rude_clients(void **state)
 
 static void test_log_shows_request_and_address(void **state)
 {
-    struct server *s = *state;
+    struct sup_server *s = *state;
     char *r = curl(s, "", "/blog");
     free(r);
     if (sup_wait_output(s->log, "-> 200 OK", 5000) != 0)
-        show_log(s);
+        sup_server_show_log(s);
     char *log = sup_read_file(s->log);
     assert_non_null(log);
     assert_non_null(strstr(log, "Serving on http://127.0.0.1:"));
