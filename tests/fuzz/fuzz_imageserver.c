@@ -28,30 +28,10 @@
 #include "../09-images/imageserver.c"
 #undef main
 
-#include <assert.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/socket.h>
+#include "conn_harness.h"
 
+/* the pixel budget keeps the replies far below OUT_CAP */
 enum { MAX_REPLIES = 8192, OUT_CAP = 1 << 23, PIXEL_BUDGET = 1 << 20 };
-
-struct sink {
-    int fd;
-    size_t len;
-    char *buf;
-};
-
-static void drain(void *arg)
-{
-    struct sink *s = arg;
-    for (;;) {
-        assert(s->len < OUT_CAP); /* the pixel budget keeps it far below */
-        ssize_t n = recv(s->fd, s->buf + s->len, OUT_CAP - s->len, 0);
-        if (n <= 0)
-            return;
-        s->len += (size_t)n;
-    }
-}
 
 struct expect {
     int status;
@@ -109,15 +89,6 @@ static long expected(const uint8_t *data, size_t size, struct expect *want)
     return n;
 }
 
-static const char *find(const char *hay, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++)
-        if (memcmp(hay + i, needle, n) == 0)
-            return hay + i;
-    return NULL;
-}
-
 static void check_replies(const char *out, size_t len, const struct expect *want, long nwant)
 {
     size_t pos = 0;
@@ -128,14 +99,14 @@ static void check_replies(const char *out, size_t len, const struct expect *want
         const char *p = out + pos;
         assert(len - pos > 12 && memcmp(p, "HTTP/1.1 ", 9) == 0);
         assert(atoi(p + 9) == want[n].status);
-        const char *end = find(p, len - pos, "\r\n\r\n");
+        const char *end = conn_find(p, len - pos, "\r\n\r\n");
         assert(end != NULL);
         size_t head = (size_t)(end + 4 - p);
-        const char *cl = find(p, head, "Content-Length: ");
+        const char *cl = conn_find(p, head, "Content-Length: ");
         assert(cl != NULL);
         size_t body = strtoul(cl + 16, NULL, 10);
         if (want[n].status == 302) {
-            const char *loc = find(p, head, "Location: ");
+            const char *loc = conn_find(p, head, "Location: ");
             assert(loc != NULL);
             size_t l = strcspn(loc + 10, "\r");
             assert(l < sizeof target);
@@ -145,7 +116,7 @@ static void check_replies(const char *out, size_t len, const struct expect *want
             assert(r.kind == R_IMAGE && r.w == want[n].w && r.h == want[n].h);
         }
         if (want[n].status == 200 && want[n].w > 0) {
-            assert(find(p, head, "Content-Type: image/png") != NULL);
+            assert(conn_find(p, head, "Content-Type: image/png") != NULL);
             assert(body == png_size(want[n].w, want[n].h));
             assert(len - pos - head >= 8);
             assert(memcmp(p + head, "\x89PNG\r\n\x1a\n", 8) == 0);
@@ -164,7 +135,6 @@ static void check_replies(const char *out, size_t len, const struct expect *want
 
 static void setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     crc_init();
     cfg.latency = cfg.jitter = 0;   /* no artificial delay while fuzzing */
 }
@@ -197,39 +167,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (nwant < 0)
         return 0;
 
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-        abort();
-    int big = 1 << 20;
-    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    size_t sent = 0;
-    while (sent < size) {
-        ssize_t n = send(sv[1], data + sent, size - sent, MSG_NOSIGNAL);
-        if (n <= 0)
-            abort();
-        sent += (size_t)n;
-    }
-    shutdown(sv[1], SHUT_WR);
-    net_set_nonblocking(sv[0]);
-    net_set_nonblocking(sv[1]);
-
-    aio_loop *loop;
-    if (aio_loop_new(&loop) < 0)
-        abort();
-    struct sink sink = {sv[1], 0, out};
-    aio_add_reader(loop, sv[1], drain, &sink);
-    aio_future *task = aio_create_task(loop, new_conn(sv[0], loop));
-    assert(task != NULL);
-    int rc = aio_loop_run_until_complete(loop, task);
-    assert(rc == 0);
-    assert(aio_future_outcome(task, NULL, NULL) == 0);
-    aio_future_unref(task);
-    aio_remove_reader(loop, sv[1]);
-    aio_loop_free(loop);
-    drain(&sink);
-    close(sv[1]);
+    size_t len = conn_serve(new_conn, data, size, out, sizeof out);
     assert(stats.conns == 0 && stats.active == 0);  /* counters balanced */
 
-    check_replies(out, sink.len, want, nwant);
+    check_replies(out, len, want, nwant);
     return 0;
 }

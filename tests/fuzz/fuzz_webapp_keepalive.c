@@ -39,31 +39,10 @@ static int quiet_printf(const char *fmt, ...)
 #undef main
 #undef printf
 
-#include <assert.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdint.h>
-#include <sys/socket.h>
+#include "conn_harness.h"
 
+/* 64 KiB of input never asks for more than OUT_CAP of replies */
 enum { MAX_REPLIES = 16384, OUT_CAP = 1 << 22 };
-
-struct sink {
-    int fd;
-    size_t len;
-    char *buf;
-};
-
-static void drain(void *arg)
-{
-    struct sink *s = arg;
-    for (;;) {
-        assert(s->len < OUT_CAP);  /* 64 KiB of input never asks for more */
-        ssize_t n = recv(s->fd, s->buf + s->len, OUT_CAP - s->len, 0);
-        if (n <= 0)
-            return;
-        s->len += (size_t)n;
-    }
-}
 
 /* The model: the statuses the server must send for this input. */
 static size_t expected_statuses(const uint8_t *data, size_t size, int *status)
@@ -98,15 +77,6 @@ static size_t expected_statuses(const uint8_t *data, size_t size, int *status)
     return n;
 }
 
-static const char *find(const char *hay, size_t len, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (size_t i = 0; i + n <= len; i++)
-        if (memcmp(hay + i, needle, n) == 0)
-            return hay + i;
-    return NULL;
-}
-
 /* Split the output into responses; their statuses into status[]. */
 static size_t parse_replies(const char *out, size_t len, int *status)
 {
@@ -116,9 +86,9 @@ static size_t parse_replies(const char *out, size_t len, int *status)
         const char *p = out + pos;
         assert(len - pos > 12 && memcmp(p, "HTTP/1.1 ", 9) == 0);
         status[n++] = atoi(p + 9);
-        const char *end = find(p, len - pos, "\r\n\r\n");
+        const char *end = conn_find(p, len - pos, "\r\n\r\n");
         assert(end != NULL);
-        const char *cl = find(p, (size_t)(end - p), "Content-Length: ");
+        const char *cl = conn_find(p, (size_t)(end - p), "Content-Length: ");
         assert(cl != NULL);
         size_t body = strtoul(cl + 16, NULL, 10);
         pos = (size_t)(end + 4 - out) + body;
@@ -127,61 +97,16 @@ static size_t parse_replies(const char *out, size_t len, int *status)
     return n;
 }
 
-static int setup(void)
-{
-    signal(SIGPIPE, SIG_IGN);
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int ready;
     static int want[MAX_REPLIES], got[MAX_REPLIES];
     static char out[OUT_CAP];
-    if (!ready)
-        ready = setup() == 0;
     if (size > 65536)
         return 0;
-
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-        abort();
-    /* The whole input must fit in the socket at once: the writer is us. */
-    int big = 1 << 20;
-    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    size_t sent = 0;
-    while (sent < size) {
-        ssize_t n = send(sv[1], data + sent, size - sent, MSG_NOSIGNAL);
-        if (n <= 0)
-            abort();
-        sent += (size_t)n;
-    }
-    shutdown(sv[1], SHUT_WR);
-    net_set_nonblocking(sv[0]);
-    net_set_nonblocking(sv[1]);
-
-    aio_loop *loop;
-    if (aio_loop_new(&loop) < 0)
-        abort();
-    struct sink sink = {sv[1], 0, out};
-    aio_add_reader(loop, sv[1], drain, &sink);
-    aio_future *task = aio_create_task(loop, new_conn(sv[0], loop));
-    assert(task != NULL);
-    int rc = aio_loop_run_until_complete(loop, task);
-    assert(rc == 0);
-    gen_value v;
-    gen_error e;
-    /* The coroutine ends every connection by returning, never by an error. */
-    assert(aio_future_outcome(task, &v, &e) == 0);
-    aio_future_unref(task);
-    aio_remove_reader(loop, sv[1]);
-    aio_loop_free(loop);  /* conn_body closed sv[0] itself */
-    drain(&sink);
-    close(sv[1]);
+    size_t len = conn_serve(new_conn, data, size, out, sizeof out);
 
     size_t nwant = expected_statuses(data, size, want);
-    size_t ngot = parse_replies(out, sink.len, got);
+    size_t ngot = parse_replies(out, len, got);
     assert(ngot == nwant);
     for (size_t i = 0; i < ngot; i++)
         assert(got[i] == want[i]);

@@ -1,0 +1,100 @@
+/* tests/fuzz/conn_harness.h — what the fuzz targets of a connection
+ * coroutine share (fuzz_webapp_keepalive.c, fuzz_imageserver.c): the input
+ * is the byte stream one client sends on one connection, then EOF. It is
+ * written whole into one end of a socketpair; the program's own coroutine
+ * serves the other end on the book's event loop until it returns; a reader
+ * on the loop collects the replies.
+ *
+ * Include it after the program's source (which brings net.h and aio.h).
+ * Functions are static: the Makefile builds a target from its fuzz_NAME.c
+ * and replay.c alone. */
+#ifndef FUZZ_CONN_HARNESS_H
+#define FUZZ_CONN_HARNESS_H
+
+#include <assert.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct conn_sink {
+    int fd;
+    size_t len, cap;
+    char *buf;
+};
+
+/* On the loop (and once more at the end): everything the server has sent
+ * so far; the target's buffer must be big enough for any allowed input. */
+static void conn_drain(void *arg)
+{
+    struct conn_sink *s = arg;
+    for (;;) {
+        assert(s->len < s->cap);
+        ssize_t n = recv(s->fd, s->buf + s->len, s->cap - s->len, 0);
+        if (n <= 0)
+            return;
+        s->len += (size_t)n;
+    }
+}
+
+/* Serve data[0..size) with new_conn(fd, loop) (the program's function that
+ * wraps its connection coroutine), write the replies into out[0..cap) and
+ * return their length. The coroutine must end by returning, never by an
+ * error, and must close its own end. size must fit in 1 MiB. */
+static size_t conn_serve(gen *(*new_conn)(int fd, void *loop),
+                         const uint8_t *data, size_t size, char *out, size_t cap)
+{
+    static int ready;
+    if (!ready) {
+        signal(SIGPIPE, SIG_IGN);
+        ready = 1;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+        abort();
+    /* The whole input must fit in the socket at once: the writer is us. */
+    int big = 1 << 20;
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    size_t sent = 0;
+    while (sent < size) {
+        ssize_t n = send(sv[1], data + sent, size - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            abort();
+        sent += (size_t)n;
+    }
+    shutdown(sv[1], SHUT_WR);
+    net_set_nonblocking(sv[0]);
+    net_set_nonblocking(sv[1]);
+
+    aio_loop *loop;
+    if (aio_loop_new(&loop) < 0)
+        abort();
+    struct conn_sink sink = {sv[1], 0, cap, out};
+    aio_add_reader(loop, sv[1], conn_drain, &sink);
+    aio_future *task = aio_create_task(loop, new_conn(sv[0], loop));
+    assert(task != NULL);
+    int rc = aio_loop_run_until_complete(loop, task);
+    assert(rc == 0);
+    assert(aio_future_outcome(task, NULL, NULL) == 0);
+    aio_future_unref(task);
+    aio_remove_reader(loop, sv[1]);
+    aio_loop_free(loop); /* the coroutine closed sv[0] itself */
+    conn_drain(&sink);
+    close(sv[1]);
+    return sink.len;
+}
+
+/* needle in hay[0..len), which may hold NUL bytes; NULL if absent. */
+static const char *conn_find(const char *hay, size_t len, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(hay + i, needle, n) == 0)
+            return hay + i;
+    return NULL;
+}
+
+#endif
