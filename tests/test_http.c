@@ -233,19 +233,26 @@ static void test_format_head(void **state)
 {
     (void)state;
     char buf[256];
-    int n = http_format_head(buf, sizeof buf, 200, 42);
+    int n = http_format_head(buf, sizeof buf, 200, 42, 0);
     assert_int_equal(n, (int)strlen(buf));
     assert_string_equal(buf, "HTTP/1.1 200 OK\r\n"
                              "Content-Type: text/html; charset=utf-8\r\n"
                              "Content-Length: 42\r\n"
                              "Connection: close\r\n"
                              "\r\n");
-    n = http_format_head(buf, sizeof buf, 405, 0);
+    n = http_format_head(buf, sizeof buf, 200, 42, 1);
+    assert_int_equal(n, (int)strlen(buf));
+    assert_string_equal(buf, "HTTP/1.1 200 OK\r\n"
+                             "Content-Type: text/html; charset=utf-8\r\n"
+                             "Content-Length: 42\r\n"
+                             "Connection: keep-alive\r\n"
+                             "\r\n");
+    n = http_format_head(buf, sizeof buf, 405, 0, 0);
     assert_true(n > 0);
     assert_non_null(strstr(buf, "HTTP/1.1 405 Method Not Allowed\r\n"));
     assert_non_null(strstr(buf, "Allow: GET\r\n"));
     assert_non_null(strstr(buf, "\r\n\r\n"));
-    assert_int_equal(http_format_head(buf, 20, 200, 1), -ENOSPC);
+    assert_int_equal(http_format_head(buf, 20, 200, 1, 0), -ENOSPC);
 }
 
 static void test_reason_and_error_body(void **state)

@@ -81,16 +81,12 @@ static int format_reply(char *out, const struct http_reply *reply, int keep)
         http_error_body(error_page, sizeof error_page, reply->status, reply->detail);
         body = error_page;
     }
-    int n = snprintf(out, OUT_MAX,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: text/html; charset=utf-8\r\n"
-                     "Content-Length: %zu\r\n"
-                     "Connection: %s\r\n"
-                     "%s\r\n%s",
-                     reply->status, http_reason(reply->status), strlen(body),
-                     keep ? "keep-alive" : "close",
-                     reply->status == 405 ? "Allow: GET\r\n" : "", body);
-    return n < 0 || n >= OUT_MAX ? -1 : n;
+    size_t body_len = strlen(body);
+    int n = http_format_head(out, OUT_MAX, reply->status, body_len, keep);
+    if (n < 0 || (size_t)n + body_len >= OUT_MAX)
+        return -1;
+    memcpy(out + n, body, body_len + 1);
+    return n + (int)body_len;
 }
 static aio_future *recv_or_timeout(aio_loop *loop, int fd, char *buf, size_t cap)
 {

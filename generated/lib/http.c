@@ -181,15 +181,17 @@ const char *http_reason(int status)
     }
 }
 
-int http_format_head(char *buf, size_t cap, int status, size_t body_len)
+int http_format_head(char *buf, size_t cap, int status, size_t body_len,
+                     int keep_alive)
 {
     int n = snprintf(buf, cap,
                      "HTTP/1.1 %d %s\r\n"
                      "Content-Type: text/html; charset=utf-8\r\n"
                      "Content-Length: %zu\r\n"
-                     "Connection: close\r\n"
+                     "Connection: %s\r\n"
                      "%s\r\n",
                      status, http_reason(status), body_len,
+                     keep_alive ? "keep-alive" : "close",
                      status == 405 ? "Allow: GET\r\n" : "");
     return n < 0 || (size_t)n >= cap ? -ENOSPC : n;
 }
@@ -213,7 +215,7 @@ int http_send_reply(int fd, const struct http_reply *reply)
     if (body == NULL)
         body = error_page;
     size_t body_len = strlen(body);
-    int head_len = http_format_head(head, sizeof head, reply->status, body_len);
+    int head_len = http_format_head(head, sizeof head, reply->status, body_len, 0);
     char *all = head_len < 0 ? NULL : malloc((size_t)head_len + body_len);
     if (all == NULL)
         return head_len < 0 ? -ENOSPC : -ENOMEM;

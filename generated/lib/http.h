@@ -56,8 +56,10 @@ const char *http_reason(int status);
 int http_error_body(char *buf, size_t cap, int status, const char *detail);
 
 /* Строка статуса и заголовки ответа с телом длины body_len, с пустой
- * строкой в конце. Длина или -ENOSPC. */
-int http_format_head(char *buf, size_t cap, int status, size_t body_len);
+ * строкой в конце; keep_alive -- соединение после ответа останется
+ * открытым. Длина или -ENOSPC. */
+int http_format_head(char *buf, size_t cap, int status, size_t body_len,
+                     int keep_alive);
 
 /* Отправить ответ целиком. 0 или -errno. */
 int http_send_reply(int fd, const struct http_reply *reply);

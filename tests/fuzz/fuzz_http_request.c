@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char buf[1024];
     int n = http_error_body(buf, sizeof buf, reply.status, reply.detail);
     assert(n < 0 || (size_t)n < sizeof buf);
-    n = http_format_head(buf, sizeof buf, reply.status, size);
+    n = http_format_head(buf, sizeof buf, reply.status, size, (int)(size & 1));
     assert(n < 0 || (size_t)n < sizeof buf);
     return 0;
 }
