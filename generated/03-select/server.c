@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -54,17 +53,6 @@ static int stop_signals_to_pipe(int *write_end)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return p[0];
-}
-static void raise_open_files_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
-        rl.rlim_cur = 65536;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        perror("setrlimit(RLIMIT_NOFILE)");
 }
 static int spare_fd = -1;
 
@@ -202,7 +190,7 @@ int main(int argc, char **argv)
     if (port < 0)
         return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    raise_open_files_limit();
+    net_raise_open_files_limit();
     static struct server srv;   /* static: unsent[] велик для стека */
     srv.maxfd = -1;
     srv.running = 1;

@@ -1,24 +1,12 @@
-/* Этот файл извлечён (tangle) из книги: book/03-select.nw book/08-asyncio.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-asyncio.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 #include "net.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-static void raise_open_files_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
-        rl.rlim_cur = 65536;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        perror("setrlimit(RLIMIT_NOFILE)");
-}
 static const char reply[] = "Hello world!\n";
 
 struct client {
@@ -83,7 +71,7 @@ int main(int argc, char **argv)
     int port = net_port_from_args(argc, argv, 5001);
     if (port < 0)
         return 2;
-    raise_open_files_limit();
+    net_raise_open_files_limit();
     aio_loop *loop;
     int rc = aio_loop_new(&loop);
     if (rc < 0) {

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/03-select.nw book/08-asyncio.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-asyncio.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 #include "http.h"
@@ -9,20 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-static void raise_open_files_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
-        rl.rlim_cur = 65536;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        perror("setrlimit(RLIMIT_NOFILE)");
-}
 static double idle_timeout = 5.0;     /* секунд тишины до закрытия */
 
 static int parse_args(int argc, char **argv)
@@ -181,7 +169,7 @@ int main(int argc, char **argv)
     int port = net_port_from_args(argc, argv, 5000);
     if (port < 0 || parse_args(argc, argv) < 0)
         return 2;
-    raise_open_files_limit();
+    net_raise_open_files_limit();
     aio_loop *loop;
     int rc = aio_loop_new(&loop);
     if (rc < 0) {

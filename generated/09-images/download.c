@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/03-select.nw book/09-images.nw.
+/* Этот файл извлечён (tangle) из книги: book/09-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 #include "fetch.h"
@@ -10,20 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
-static void raise_open_files_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
-        rl.rlim_cur = 65536;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        perror("setrlimit(RLIMIT_NOFILE)");
-}
 #define DEFAULT_URL "http://127.0.0.1:5002/320/240"
 
 struct options {
@@ -229,7 +217,7 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_options(argc, argv, &o) < 0)
         return 2;
-    raise_open_files_limit();          /* сокет и файл на каждую загрузку */
+    net_raise_open_files_limit();      /* сокет и файл на каждую загрузку */
     if (mkdir(o.job.dir, 0755) < 0 && errno != EEXIST) {
         fprintf(stderr, "mkdir %s: %s\n", o.job.dir, strerror(errno));
         return 1;

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/03-select.nw book/09-images.nw.
+/* Этот файл извлечён (tangle) из книги: book/09-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 #include "http.h"
@@ -10,21 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
-static void raise_open_files_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == rl.rlim_max)
-        return;
-    rl.rlim_cur = rl.rlim_max;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
-        rl.rlim_cur = 65536;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        perror("setrlimit(RLIMIT_NOFILE)");
-}
 static uint32_t crc_table[256];
 
 static void crc_init(void)
@@ -461,7 +449,7 @@ int main(int argc, char **argv)
     int port = net_port_from_args(argc, argv, 5002);
     if (port < 0 || parse_args(argc, argv) < 0)
         return 2;
-    raise_open_files_limit();
+    net_raise_open_files_limit();
     crc_init();
     aio_loop *loop;
     int rc = aio_loop_new(&loop);

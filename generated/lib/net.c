@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include "net.h"
 
@@ -181,6 +182,23 @@ int net_close_after_reply(int fd)
         drained += (size_t)n;
     }
     return close(fd) < 0 ? -errno : 0;
+}
+int net_raise_open_files_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -errno;
+    if (rl.rlim_cur == rl.rlim_max)
+        return 0;
+    rl.rlim_cur = rl.rlim_max;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 65536)
+        rl.rlim_cur = 65536;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        int err = errno;
+        perror("setrlimit(RLIMIT_NOFILE)");
+        return -err;
+    }
+    return 0;
 }
 int net_set_nonblocking(int fd)
 {

@@ -43,6 +43,10 @@ int net_catch_stop_signals(void);
 
 /* 1, если пришёл SIGINT или SIGTERM, иначе 0. */
 int net_stop_requested(void);
+/* Поднять мягкий предел открытых файлов (RLIMIT_NOFILE) до жёсткого, но
+ * не выше 65536; если setrlimit отказал, сказать об этом в stderr.
+ * Возвращает 0 или -errno. */
+int net_raise_open_files_limit(void);
 /* Перевести дескриптор в неблокирующий режим (O_NONBLOCK): recv, send
  * и accept, которым нечего делать, сразу возвращают -1 с EAGAIN вместо
  * того, чтобы ждать. Возвращает 0 или -errno. */
