@@ -14,7 +14,8 @@
 # libuv and the callback server, and the connections held, are measured for
 # every server by servers.sh and conns.sh.
 # Data: $DATA/web-raw.tsv, web.tsv (median thousand requests/s),
-# web-ratio.tsv (median of per-repetition ratios to nginx).
+# web-ratio.tsv (median of per-repetition ratios to nginx), web-cpu.tsv
+# (server CPU time per request).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/common.bash
@@ -86,10 +87,17 @@ label() {
   esac
 }
 
+# The server's CPU time (user + system, clock ticks) from /proc/PID/stat:
+# divided by the requests wrk made, it is the price of one request, which
+# the client's ceiling and the neighbours on the machine disturb much less
+# than requests per second.
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo -1; }
+
 raw=$DATA/web-raw.tsv
 { machine_notes
   echo "# wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), 1 поток, $DUR с на прогон, повторений $REPS"
-  printf 'rep\tserver\tmode\tconnections\treq_per_s\terrors\n'
+  printf 'rep\tserver\tmode\tconnections\treq_per_s\terrors\tserver_cpu_us_per_req\n'
 } >"$raw.tmp"
 ns=${#servers[@]}
 for rep in $(seq "$REPS"); do
@@ -100,11 +108,15 @@ for rep in $(seq "$REPS"); do
         key=${servers[$(((i + rep) % ns))]}
         port=$(free_port)
         start_web "$key" "$port"
+        t0=$(cpu_ticks "$PID")
         out=$(timeout $((DUR + 20)) "${CLI[@]}" wrk -t1 -c"$c" -d"${DUR}s" "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1 || true)
+        t1=$(cpu_ticks "$PID")
         stop "$PID"; PID=
         rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+        nreq=$(awk '/requests in/ { print $1 }' <<<"$out")
+        cpu=$(awk -v a="$t0" -v b="$t1" -v n="${nreq:-0}" -v hz="$HZ" 'BEGIN { if (n > 0 && a >= 0) printf "%.2f", (b - a) / hz * 1e6 / n; else print -1 }')
         err=$(awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }' <<<"$out")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$key" "$mode" "$c" "${rps:-0}" "$err" >>"$raw.tmp"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rep" "$key" "$mode" "$c" "${rps:-0}" "$err" "$cpu" >>"$raw.tmp"
         printf '\r%s/%s %-16s %-10s c=%-4s %s req/s   ' "$rep" "$REPS" "$key" "$mode" "$c" "${rps:-0}" >&2
       done
     done
@@ -142,9 +154,15 @@ if [ -n "$NGINX" ]; then
     table build/bench/web-ratio.k
   } >"$DATA/web-ratio.tsv"
 fi
+summarize "$raw" 2,3,4 7 | awk -F'\t' '{ printf "%s\t%s\t%s\t%.1f\n", $1, $2, $3, $4 }' >build/bench/web-cpu.k
+{ machine_notes
+  echo "# процессорное время сервера (user + system) на один запрос, мкс, медиана $REPS повторений"
+  table build/bench/web-cpu.k
+} >"$DATA/web-cpu.tsv"
 echo "Веб-приложение, тысяч запросов/с (wrk, медиана $REPS):"
 grep -v '^#' "$DATA/web.tsv" | column -t -s $'\t'
 if [ -n "$NGINX" ]; then
   echo; echo "Отношение к nginx:"; grep -v '^#' "$DATA/web-ratio.tsv" | column -t -s $'\t'
 fi
-echo "Данные: $raw, $DATA/web.tsv${NGINX:+, $DATA/web-ratio.tsv}"
+echo; echo "Процессорное время сервера на запрос, мкс:"; grep -v '^#' "$DATA/web-cpu.tsv" | column -t -s $'\t'
+echo "Данные: $raw, $DATA/web.tsv, $DATA/web-cpu.tsv${NGINX:+, $DATA/web-ratio.tsv}"
