@@ -3,7 +3,7 @@
 #   make          зависимости + tangle + программы + книга (build/book.html, build/book.pdf)
 #   make test     то же + все тесты, в обычной сборке и под ASan+UBSan
 #   make check    generated/ совпадает с книгой
-#   make bench    измерения (не входят в make test)
+#   make bench    измерения (не входят в make test; ~11 мин, переписывают book/data/)
 #   make valgrind тесты и демо-программы под valgrind memcheck
 #   make fuzz     libFuzzer по каждой цели tests/fuzz/ (FUZZ_SECONDS=60 на цель)
 #   make clean    удалить build/
@@ -225,7 +225,16 @@ test: check tests-built book
 valgrind: tests-built
 	tests/valgrind.sh
 
-bench: programs
+# Benchmarks need the peers they compare against (wrk, nginx, libuv, python3)
+# and taskset; they rewrite book/data/*.tsv, and the next make redraws the
+# appendix «Измерения». Never part of make test.
+PKG_BENCH := wrk nginx-light libuv1-dev pkg-config python3 util-linux
+
+build/.deps-bench: | build/.deps
+	$(call install_missing,$(PKG_BENCH))
+	@touch $@
+
+bench: programs build/.deps-bench
 	@mkdir -p build/bench
 	@for b in tests/bench/*.sh; do [ -x "$$b" ] || continue; echo "== $$b"; BOOK_BIN=build/bin $$b; done
 
