@@ -156,7 +156,12 @@ sub tsv_table {
     die "nw2md: $path: нет строк данных\n" unless @rows;
     my $head = shift @rows;
     my $out = '| ' . join(' | ', @$head) . " |\n";
-    $out .= '|' . join('|', map { $_ == 0 ? ':---' : '---:' } 0 .. $#$head) . "|\n";
+    # dashes as wide as the widest cell: a table wider than a line then
+    # wraps its cells, columns sized by their content (pandoc's pipe tables)
+    my @width = map { my $c = $_; my $w = 3;
+                      for my $r ($head, @rows) { my $l = length($r->[$c] // ''); $w = $l if $l > $w; }
+                      $w } 0 .. $#$head;
+    $out .= '|' . join('|', map { $_ == 0 ? ':' . '-' x $width[$_] : '-' x $width[$_] . ':' } 0 .. $#$head) . "|\n";
     $out .= '| ' . join(' | ', @$_) . " |\n" for @rows;
     $out .= "\n: $caption\n" if defined $caption;
     $out .= "\n::: {.datanote}\n" . join(' · ', @notes) . "\n:::\n" if @notes;
