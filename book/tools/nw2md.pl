@@ -180,14 +180,14 @@ for my $item (@items) {
 
 # ---- indices
 sub by_name { return sort { lc($a) cmp lc($b) } @_; }
-print "\n# Указатель фрагментов {#index-chunks .unnumbered}\n\n";
+print "\n# Указатель фрагментов {#index-chunks .unnumbered}\n\n\\markright{Указатель фрагментов}\n\n";
 for my $name (by_name(keys %defs)) {
     my $line = "- ⟨" . md_escape($name) . "⟩: " . links(@{ $defs{$name} });
     $line .= '; используется в ' . links(@{ $used_in{$name} }) if $used_in{$name};
     $line .= '; корневой фрагмент' unless $used_in{$name};
     print "$line.\n";
 }
-print "\n# Указатель идентификаторов {#index-identifiers .unnumbered}\n\n";
+print "\n# Указатель идентификаторов {#index-identifiers .unnumbered}\n\n\\markright{Указатель идентификаторов}\n\n";
 for my $id (by_name(keys %def_ident)) {
     my $line = "- `$id`: определён в " . chunk_link($def_ident{$id});
     $line .= '; используется в ' . links(@{ $ident_uses{$id} }) if $ident_uses{$id};
