@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/run.sh — runs every test of the book (make test calls it after building):
 # each cmocka suite twice, against the plain build and the ASan+UBSan build,
+# the fuzz corpora under ASan+UBSan, the valgrind pass (tests/valgrind.sh),
 # then the script tests tests/check-*.sh. Prints one closing line
 # "N passed, N failed" and fails if anything failed.
 set -uo pipefail
@@ -55,6 +56,14 @@ for r in build/asan/fuzz/replay_*; do
   fi
   cat "$log/fuzz-$name.log"
 done
+
+echo "== valgrind (tests/valgrind.sh)"
+if tests/valgrind.sh >"$log/valgrind.log" 2>&1; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); failures+=("valgrind")
+fi
+cat "$log/valgrind.log"
 
 for s in tests/check-*.sh; do
   echo "== $s"

@@ -48,10 +48,11 @@ run() { # $1 = label, rest = command
   fi
 }
 
-# Unit suites: those that never start a program (no sup_spawn in them).
+# Unit suites: those that never start a program (no sup_spawn or
+# sup_server_start in them).
 for src in tests/test_*.c; do
   name=$(basename "$src" .c)
-  grep -q 'sup_spawn' "$src" && continue
+  grep -qE 'sup_spawn|sup_server_start' "$src" && continue
   [ -x "build/tests/$name" ] || { echo "valgrind.sh: build/tests/$name не собран (make tests-built)"; failed=$((failed + 1)); failures+=("$name"); continue; }
   run "$name" "build/tests/$name"
 done
