@@ -204,7 +204,7 @@ build/fuzz/fuzz_%: build/fuzz/fuzz_%.o $(patsubst %.c,build/fuzz/obj/%.o,$(LIB_S
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 -include $(shell find build/asan/fuzz build/fuzz -name '*.d' 2>/dev/null)
 
-build/.deps-fuzz: | build/.deps
+build/.deps-fuzz: Makefile | build/.deps
 	$(call install_missing,$(PKG_FUZZ))
 	@touch $@
 
@@ -230,7 +230,7 @@ valgrind: tests-built
 # appendix «Измерения». Never part of make test.
 PKG_BENCH := wrk nginx-light libuv1-dev pkg-config python3 util-linux
 
-build/.deps-bench: | build/.deps
+build/.deps-bench: Makefile | build/.deps
 	$(call install_missing,$(PKG_BENCH))
 	@touch $@
 
