@@ -17,7 +17,9 @@
  * The cases: slowloris (idle connections), resets mid-request and
  * mid-response (SO_LINGER 0), half-closed connections, a request larger
  * than any buffer, binary garbage, a request in one-byte writes, connection
- * churn, and descriptor exhaustion (RLIMIT_NOFILE lowered under the running
+ * churn, a request head trickled a byte at a time for ever (only for the
+ * servers with an idle timeout: it must be a deadline for the whole head,
+ * not for each read), and descriptor exhaustion (RLIMIT_NOFILE lowered under the running
  * server with prlimit: accept fails with EMFILE; the server must keep its
  * connected clients, not spin, and recover).
  *
@@ -95,6 +97,7 @@ struct hcase {
     const char *name;
     void (*run)(struct hstate *st);
     int idle_timeout_s; /* for servers that take it: 0 = a long one (60) */
+    int idle_only;      /* run only against servers with an idle timeout */
 };
 
 static int track(struct hstate *st, int fd)
@@ -326,6 +329,41 @@ static void case_slowloris(struct hstate *st)
         assert_int_equal(exchange(st, fds[0]), 0);
         assert_int_equal(exchange(st, fds[IDLE - 1]), 0);
     }
+}
+
+/* A slow slowloris: one request served, then the next head one byte every
+ * 0.3 s, never finished. With --idle-timeout 1 every single read comes
+ * well within the timeout; only a deadline for the whole head (counted
+ * from the end of the previous reply) closes the connection. Meanwhile
+ * fresh clients are served. */
+static void case_trickle(struct hstate *st)
+{
+    enum { STEP_MS = 300, BOUND_MS = 4000 };
+    int fd = client(st);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    assert_int_equal(exchange(st, fd), 0);
+    long long start = sup_now_ms();
+    const char *head = "GET / HTTP/1.1\r\nX-Trickle: ";
+    int closed = 0, served = 0;
+    char buf[512];
+    for (size_t i = 0; !closed && sup_now_ms() - start < BOUND_MS; i++) {
+        char c = head[i] ? head[i] : 'a'; /* the header value never ends */
+        if (send(fd, &c, 1, MSG_NOSIGNAL) != 1) {
+            closed = 1; /* EPIPE / ECONNRESET: the server has closed */
+            break;
+        }
+        ssize_t n = sup_recv_timeout(fd, buf, sizeof buf, STEP_MS);
+        assert_true(n <= 0);          /* no reply to half a head */
+        closed = n == 0 || n == -ECONNRESET;
+        if (i % 3 == 1 && fresh_exchange(st) == 0)
+            served++;
+    }
+    if (!closed)
+        fprintf(stderr, "%s/trickle: still open after %d ms of one byte every %d ms\n",
+                st->k->name, BOUND_MS, STEP_MS);
+    assert_true(closed);
+    assert_true(served >= 1);
 }
 
 /* Half a request, then RST. */
@@ -580,15 +618,16 @@ static void case_emfile(struct hstate *st)
 }
 
 static const struct hcase cases[] = {
-    {"slowloris", case_slowloris, 1},
-    {"reset-mid-request", case_reset_mid_request, 0},
-    {"reset-mid-response", case_reset_mid_response, 0},
-    {"half-close", case_half_close, 0},
-    {"huge-request", case_huge_request, 0},
-    {"garbage", case_garbage, 0},
-    {"one-byte-writes", case_one_byte_writes, 0},
-    {"churn", case_churn, 0},
-    {"emfile", case_emfile, 0},
+    {"slowloris", case_slowloris, 1, 0},
+    {"trickle", case_trickle, 1, 1},
+    {"reset-mid-request", case_reset_mid_request, 0, 0},
+    {"reset-mid-response", case_reset_mid_response, 0, 0},
+    {"half-close", case_half_close, 0, 0},
+    {"huge-request", case_huge_request, 0, 0},
+    {"garbage", case_garbage, 0, 0},
+    {"one-byte-writes", case_one_byte_writes, 0, 0},
+    {"churn", case_churn, 0, 0},
+    {"emfile", case_emfile, 0, 0},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -677,6 +716,8 @@ int main(void)
     size_t n = 0;
     for (int k = 0; k < NKINDS; k++)
         for (int c = 0; c < NCASES; c++) {
+            if (cases[c].idle_only && !kinds[k].idle_timeout)
+                continue;
             snprintf(names[n], sizeof names[n], "%s/%s", kinds[k].name, cases[c].name);
             if (only && !strstr(names[n], only))
                 continue;

@@ -11,7 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-static double idle_timeout = 5.0;     /* секунд тишины до закрытия */
+static double idle_timeout = 5.0;     /* секунд на весь заголовок запроса */
 
 static int parse_args(int argc, char **argv)
 {
@@ -76,12 +76,15 @@ static int format_reply(char *out, const struct http_reply *reply, int keep)
     memcpy(out + n, body, body_len + 1);
     return n + (int)body_len;
 }
-static aio_future *recv_or_timeout(aio_loop *loop, int fd, char *buf, size_t cap)
+/* recv, но не позже deadline (по часам цикла, aio_time): ждём столько,
+   сколько до срока осталось, потом -- AIO_ETIMEDOUT. */
+static aio_future *recv_before(aio_loop *loop, int fd, char *buf, size_t cap,
+                               double deadline)
 {
     aio_future *inner = aio_sock_recv(loop, fd, buf, cap);
     if (inner == NULL)
         return NULL;
-    aio_future *w = aio_wait_for(loop, inner, idle_timeout);
+    aio_future *w = aio_wait_for(loop, inner, deadline - aio_time(loop));
     aio_future_unref(inner);
     return w;
 }
@@ -91,6 +94,7 @@ struct conn {
     int keep;
     int too_long;          /* буфер полон, а пустой строки нет */
     size_t len, head;      /* байтов в buf; длина первого заголовка */
+    double deadline;       /* к этому моменту заголовок должен прийти целиком */
     gen_value r;
     gen_error err;
     char buf[HTTP_HEAD_MAX];
@@ -103,15 +107,18 @@ static int conn_body(gen *g)
     GEN_BEGIN(g);
     do {
         f->too_long = 0;
+        f->deadline = aio_time(f->loop) + idle_timeout;
         while ((f->head = head_length(f->buf)) == 0) {
             if (f->len == sizeof f->buf - 1) {
                 f->head = f->len;          /* слишком длинный: ответим 400 */
                 f->too_long = 1;
                 break;
             }
-            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_or_timeout(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len));
+            if (aio_time(f->loop) >= f->deadline)
+                GEN_RETURN(g, gen_none()); /* срок вышел, а заголовка всё нет */
+            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_before(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len, f->deadline));
             if (f->err.code != 0 || f->r.i == 0)
-                GEN_RETURN(g, gen_none()); /* тишина, отмена, ошибка или EOF */
+                GEN_RETURN(g, gen_none()); /* срок, отмена, ошибка или EOF */
             f->len += (size_t)f->r.i;
             f->buf[f->len] = '\0';
         }

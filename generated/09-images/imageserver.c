@@ -153,7 +153,7 @@ enum { MAX_SIDE = 1024 };
 
 static struct {
     double latency, jitter;       /* секунды: задержка ответа latency ± jitter */
-    double idle;                  /* секунды тишины до закрытия соединения */
+    double idle;                  /* секунды на весь заголовок запроса */
 } cfg = {0.250, 0.050, 5.0};
 
 static struct {
@@ -202,12 +202,14 @@ static int parse_args(int argc, char **argv)
     }
     return 0;
 }
-static aio_future *recv_or_timeout(aio_loop *loop, int fd, char *buf, size_t cap)
+/* recv, но не позже deadline по часам цикла: AIO_ETIMEDOUT. */
+static aio_future *recv_before(aio_loop *loop, int fd, char *buf, size_t cap,
+                               double deadline)
 {
     aio_future *inner = aio_sock_recv(loop, fd, buf, cap);
     if (inner == NULL)
         return NULL;
-    aio_future *w = aio_wait_for(loop, inner, cfg.idle);
+    aio_future *w = aio_wait_for(loop, inner, deadline - aio_time(loop));
     aio_future_unref(inner);
     return w;
 }
@@ -339,6 +341,7 @@ struct conn {
     aio_loop *loop;
     int fd;
     size_t len, head;            /* байтов в buf; длина заголовка запроса */
+    double deadline;             /* срок, к которому заголовок должен прийти */
     int keep, counted;           /* держать соединение; запрос учтён в active */
     struct route route;
     unsigned char *out;          /* ответ целиком */
@@ -369,12 +372,15 @@ static int conn_body(gen *g)
     if (++stats.conns > stats.peak_conns)
         stats.peak_conns = stats.conns;
     for (;;) {
+        f->deadline = aio_time(f->loop) + cfg.idle;
         while ((f->head = head_length(f->buf)) == 0) {
             if (f->len == sizeof f->buf - 1)
                 GEN_RETURN(g, gen_none());           /* заголовок не влез: до свидания */
-            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_or_timeout(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len));
+            if (aio_time(f->loop) >= f->deadline)
+                GEN_RETURN(g, gen_none());           /* срок вышел, а заголовка всё нет */
+            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_before(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len, f->deadline));
             if (f->err.code != 0 || f->r.i == 0)
-                GEN_RETURN(g, gen_none());           /* тишина, ошибка, отмена или клиент ушёл */
+                GEN_RETURN(g, gen_none());           /* срок, ошибка, отмена или клиент ушёл */
             f->len += (size_t)f->r.i;
             f->buf[f->len] = '\0';
         }
