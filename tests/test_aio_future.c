@@ -259,6 +259,11 @@ static void test_error_in_task_surfaces_in_its_awaiter(void **state)
     aio_future_unref(inner);
 }
 
+static void stop_after_guard(void *arg)
+{
+    aio_loop_stop(arg);
+}
+
 struct selfish { aio_loop *loop; aio_future *me; gen_value res; gen_error err; };
 
 static int selfish_body(gen *g)
@@ -276,7 +281,10 @@ static void test_task_cannot_await_itself(void **state)
     aio_loop *loop = *state;
     aio_future *t = aio_create_task(
         loop, gen_new(selfish_body, &(struct selfish){.loop = loop}, sizeof(struct selfish)));
+    /* a guard: a task that really waits for itself would hang the suite */
+    aio_handle *guard = aio_call_later(loop, 5.0, stop_after_guard, loop);
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    aio_handle_cancel(guard);
     gen_value v;
     assert_int_equal(aio_future_outcome(t, &v, NULL), 0);
     assert_int_equal(v.i, -EDEADLK);
@@ -414,6 +422,30 @@ static void test_cancel_before_first_step(void **state)
     assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
     assert_true(aio_future_cancelled(t));
     assert_string_equal(sup_trace(), ""); /* the body never started */
+    aio_future_unref(t);
+}
+
+/* The same rule, bounded: a body that awaits nothing. Cancelled before its
+ * first step, it must be finished by that step without ever running, and the
+ * cancellation must reach the task through the coroutine (a task marked
+ * cancelled from outside would still run its body). */
+static int noter_body(gen *g)
+{
+    GEN_BEGIN(g);
+    sup_note("ran ");
+    GEN_RETURN(g, gen_int(1));
+    GEN_END(g);
+}
+
+static void test_cancel_before_first_step_body_never_runs(void **state)
+{
+    aio_loop *loop = *state;
+    aio_future *t = aio_create_task(loop, gen_new(noter_body, NULL, 1));
+    assert_int_equal(aio_future_cancel(t, "early"), 1);
+    assert_false(aio_future_done(t)); /* delivered in the first step */
+    aio_loop_run_once(loop);
+    assert_string_equal(sup_trace(), "");
+    assert_true(aio_future_cancelled(t));
     aio_future_unref(t);
 }
 
@@ -636,6 +668,7 @@ int main(void)
         T(test_cancel_sleeping_task_delivers_at_its_await),
         T(test_cancellation_can_be_caught),
         T(test_cancel_before_first_step),
+        T(test_cancel_before_first_step_body_never_runs),
         T(test_cancel_done_task_is_refused),
         T(test_gather_results_in_argument_order),
         T(test_gather_of_nothing_is_done),
