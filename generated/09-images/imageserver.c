@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/09-images.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-asyncio.nw book/09-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 #include "http.h"
@@ -202,7 +202,8 @@ static int parse_args(int argc, char **argv)
     }
     return 0;
 }
-/* recv, но не позже deadline по часам цикла: AIO_ETIMEDOUT. */
+/* recv, но не позже deadline (по часам цикла, aio_time): ждём столько,
+   сколько до срока осталось, потом -- AIO_ETIMEDOUT. */
 static aio_future *recv_before(aio_loop *loop, int fd, char *buf, size_t cap,
                                double deadline)
 {
