@@ -70,10 +70,15 @@ $(SRC)/files.mk: $(CHAPTERS) tangle.sh book/tools/nwlint.pl | build/.deps
 	./tangle.sh --lines $(SRC)
 	@cd $(SRC) && { \
 	  echo "LIB_SRCS := $$(find lib -name '*.c' 2>/dev/null | sort | tr '\n' ' ')"; \
-	  echo "APP_SRCS := $$(find [0-9]* -name '*.c' 2>/dev/null | sort | tr '\n' ' ')"; \
-	  echo "MAIN_SRCS := $$(grep -lE '^int main\(' $$(find [0-9]* -name '*.c' 2>/dev/null) /dev/null | sort | tr '\n' ' ')"; \
+	  apps=$$(find . -mindepth 2 -name '*.c' -not -path './lib/*' | sed 's|^\./||' | sort); \
+	  echo "APP_SRCS := $$(echo $$apps)"; \
+	  echo "MAIN_SRCS := $$(grep -lE '^int main\(' $$apps /dev/null | sort | tr '\n' ' ')"; \
 	  echo "HTML := $$(find . -name '*.html' | sed 's|^\./||' | sort | tr '\n' ' ')"; \
 	} >files.mk.tmp && mv files.mk.tmp files.mk
+	@# chapters/SLUG -> ../NN-SLUG: tests that include a program's source
+	@# (the fuzz targets) name it by slug, so renumbering leaves them alone
+	@cd $(SRC) && rm -rf chapters && mkdir chapters && \
+	  for d in [0-9][0-9]-*/; do ln -s "../$${d%/}" "chapters/$${d:3:-1}"; done
 
 ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
 -include $(SRC)/files.mk
@@ -124,6 +129,11 @@ $(SRC)/%.html.inc: $(SRC)/%.html
 
 programs: build/lib/libbook.a build/asan/lib/libbook.a build/lib/libchapters.a \
           $(PROGS:%=build/bin/%) $(PROGS:%=build/asan/bin/%)
+	@# a program the book no longer has (a renumbered chapter) goes too:
+	@# tests find programs by name without the number and must not see two
+	@for d in build/bin build/asan/bin; do \
+	  for f in $$d/*; do case " $(PROGS) " in *" $${f##*/} "*) ;; *) rm -f "$$f" ;; esac; done; \
+	done
 
 tests-built: $(TESTS:%=build/tests/%) $(TESTS:%=build/asan/tests/%) programs \
              $(FUZZ:%=build/asan/fuzz/replay_%)
@@ -189,11 +199,11 @@ PKG_FUZZ := clang libclang-rt-14-dev
 # its object is compiled on its own with -MMD: an edited chapter rebuilds it.
 build/asan/fuzz/%.o: tests/fuzz/%.c | $(INCS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(ASAN) -I$(SRC)/lib -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) $(ASAN) -I$(SRC)/lib -I$(SRC)/chapters -MMD -MP -c $< -o $@
 build/asan/fuzz/replay_%: build/asan/fuzz/fuzz_%.o build/asan/fuzz/replay.o build/asan/lib/libchapters.a build/asan/lib/libbook.a
 	$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
 
-FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC)/lib
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC)/lib -I$(SRC)/chapters
 build/fuzz/obj/%.o: $(SRC)/%.c | $(INCS) build/.deps-fuzz
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -MMD -MP -c $< -o $@

@@ -21,19 +21,23 @@ perl -CSD -Mutf8 -ne '
     exit(@bad ? 1 : 0);
   }' "$html" || fail=1
 
-# chunk labels N.M must sit in chapter N: one level-1 heading per chapter file
+# chunk labels N.M must sit in chapter N: one level-1 heading per chapter
+# file, and the number in the file's name is the one pandoc gives it
+# (appendix А's chunks are anchored nw-A-M and sit in «Приложение А»)
 perl -CSD -Mutf8 -ne '
-  $ch = $1 // 0 if /<h1 (?:class="unnumbered"|data-number="(\d+)")/;
-  while (/\bid="nw-(\d+)-(\d+)"/g) {
-    next if $1 == $ch;
+  if (/<h1 (?:class="unnumbered"|(?:class="appendix" )?data-number="([^"]+)")/) {
+    $ch = $1 // 0; $ch =~ tr/АБВГДЕ/ABCDEF/;
+  }
+  while (/\bid="nw-([0-9A-Z]+)-(\d+)"/g) {
+    next if $1 eq $ch;
     print "HTML: фрагмент $1.$2 оказался в главе $ch: в главе не один заголовок #?\n"; $bad = 1;
   }
   END { exit($bad ? 1 : 0) }' "$html" || fail=1
 
 # uses written by nw2md.pl: ⟨name N.M⟩ inside code blocks of book.md
-uses=$(perl -CSD -Mutf8 -ne '$in = !$in if /^~~~~~~~/; $n++ while $in && /⟨[^⟨⟩]*\s\d+\.\d+⟩/g; END { print $n // 0 }' "$md")
-html_links=$(grep -o 'class="nwref" href="#nw-[0-9]*-[0-9]*"' "$html" | wc -l)
-tex_links=$(grep -o '\\hyperlink{nw-[0-9]*-[0-9]*}{\\NormalTok{⟨' "$tex" | wc -l)
+uses=$(perl -CSD -Mutf8 -ne '$in = !$in if /^~~~~~~~/; $n++ while $in && /⟨[^⟨⟩]*\s(?:\d+|[А-Я])\.\d+⟩/g; END { print $n // 0 }' "$md")
+html_links=$(grep -o 'class="nwref" href="#nw-[0-9A-Z]*-[0-9]*"' "$html" | wc -l)
+tex_links=$(grep -o '\\hyperlink{nw-[0-9A-Z]*-[0-9]*}{\\NormalTok{⟨' "$tex" | wc -l)
 echo "употреблений фрагментов в коде: $uses; ссылок в HTML: $html_links; в LaTeX: $tex_links"
 [ "$uses" -eq "$html_links" ] || { echo "HTML: не каждое употребление фрагмента стало ссылкой"; fail=1; }
 [ "$uses" -eq "$tex_links" ] || { echo "PDF: не каждое употребление фрагмента стало ссылкой"; fail=1; }

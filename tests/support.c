@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -100,15 +101,37 @@ static char **child_argv(const char *path, char *const argv[])
     return v;
 }
 
-pid_t sup_spawn(const char *prog, char *const argv[], const char *out_path)
+int sup_bin(const char *name, char *buf, size_t cap)
 {
     const char *dir = getenv("BOOK_BIN");
+    if (dir == NULL || *dir == '\0')
+        dir = "build/bin";
+    snprintf(buf, cap, "%s/%s", dir, name);
+    if (access(buf, X_OK) == 0)
+        return 0;
+    char pattern[4096];
+    snprintf(pattern, sizeof pattern, "%s/[0-9][0-9]-%s", dir, name);
+    glob_t g = {0};
+    int rc = -ENOENT;
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        rc = g.gl_pathc == 1 ? 0 : -EEXIST;
+        if (rc == 0)
+            snprintf(buf, cap, "%s", g.gl_pathv[0]);
+    }
+    globfree(&g);
+    return rc;
+}
+
+pid_t sup_spawn(const char *prog, char *const argv[], const char *out_path)
+{
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "build/bin", prog);
-    if (access(path, X_OK) != 0) {
-        int e = errno;
-        fprintf(stderr, "sup_spawn: cannot run %s: %s\n", path, strerror(e));
-        return -e;
+    int rc = sup_bin(prog, path, sizeof path);
+    if (rc == 0 && access(path, X_OK) != 0)
+        rc = -errno;
+    if (rc != 0) {
+        fprintf(stderr, "sup_spawn: cannot run %s (%s): %s\n", prog, path,
+                rc == -EEXIST ? "two programs fit the name" : strerror(-rc));
+        return rc;
     }
     char **v = child_argv(path, argv);
     int pipefd[2];

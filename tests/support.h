@@ -9,8 +9,8 @@
  *     int port = sup_free_port();
  *     char portstr[16];
  *     snprintf(portstr, sizeof portstr, "%d", port);
- *     char *argv[] = {"02-blocking-server", "--port", portstr, NULL};
- *     pid_t pid = sup_spawn("02-blocking-server", argv, "/tmp/out.txt");
+ *     char *argv[] = {"blocking-server", "--port", portstr, NULL};
+ *     pid_t pid = sup_spawn("blocking-server", argv, "/tmp/out.txt");
  *     assert_true(pid > 0);
  *     assert_int_equal(sup_wait_port(port, 5000), 0);
  *     int fd = sup_connect(port, 1000);
@@ -23,8 +23,17 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Start the program named prog, found in the folder $BOOK_BIN (default
- * "build/bin"), with the argument vector argv, as for execv: argv[0] is the
+/* Where the program called name is: a path under the folder $BOOK_BIN
+ * (default "build/bin"), written into buf. Tests name programs without the
+ * chapter number, by chapter slug and file: "select-server" is
+ * 03-select-server, "images-download" is the downloader of whatever chapter
+ * NN-images is today; a program without a number (an appendix's,
+ * "measurements-loadgen") is found as it is. So a chapter added in the
+ * middle renumbers the programs but no test. Returns 0, -ENOENT if no such
+ * program is built, -EEXIST if the name fits two. */
+int sup_bin(const char *name, char *buf, size_t cap);
+
+/* Start the program named prog (found by sup_bin), with the argument vector argv, as for execv: argv[0] is the
  * program's own name, the list ends with NULL. For convenience argv may be
  * NULL (no arguments), and if argv[0] starts with '-' the vector is taken
  * as the arguments only and the program name is put in front of it.

@@ -1,4 +1,4 @@
-/* Chapter 8 programs against real clients: the nums demo's exact output,
+/* Programs of our asyncio (chapters 9 and 10) against real clients: the nums demo's exact output,
  * the coroutine "Hello world!" server with 1,000 clients at once, the web
  * app with keep-alive, an idle timeout, curl and ab; every program exits
  * 0 on SIGTERM (under ASan this also means: nothing leaked). */
@@ -26,8 +26,8 @@ static void test_nums_three_seconds_exact_output(void **state)
     (void)state;
     char out[256];
     sup_tmp_path(out, sizeof out, "nums");
-    char *argv[] = {"08-asyncio-nums", "--seconds", "3", NULL};
-    pid_t pid = sup_spawn("08-asyncio-nums", argv, out);
+    char *argv[] = {"tasks-nums", "--seconds", "3", NULL};
+    pid_t pid = sup_spawn("tasks-nums", argv, out);
     assert_true(pid > 0);
     int status = -1;
     for (int i = 0; i < 200; i++) { /* at most 20 s */
@@ -55,7 +55,7 @@ static void test_nums_stops_cleanly_on_sigterm(void **state)
     (void)state;
     char out[256];
     sup_tmp_path(out, sizeof out, "nums-term");
-    pid_t pid = sup_spawn("08-asyncio-nums", NULL, out);
+    pid_t pid = sup_spawn("tasks-nums", NULL, out);
     assert_true(pid > 0);
     assert_int_equal(sup_wait_output(out, "3\n", 10000), 0);
     assert_int_equal(sup_stop(pid, 5000), 0);
@@ -86,7 +86,7 @@ static void test_server_serves_one_client_many_times(void **state)
 {
     (void)state;
     struct sup_server s;
-    assert_int_equal(start(&s, "08-asyncio-server", NULL), 0);
+    assert_int_equal(start(&s, "sockets-hello", NULL), 0);
     int fd = sup_connect(s.port, 2000);
     assert_true(fd >= 0);
     char buf[64];
@@ -110,7 +110,7 @@ static void test_server_thousand_concurrent_clients(void **state)
         fail();
     }
     struct sup_server s;
-    assert_int_equal(start(&s, "08-asyncio-server", NULL), 0);
+    assert_int_equal(start(&s, "sockets-hello", NULL), 0);
     static int fds[N];
     int ok = 0;
     for (int i = 0; i < N; i++) { /* all connected at the same time */
@@ -135,7 +135,7 @@ static void test_server_survives_rude_clients(void **state)
 {
     (void)state;
     struct sup_server s;
-    assert_int_equal(start(&s, "08-asyncio-server", NULL), 0);
+    assert_int_equal(start(&s, "sockets-hello", NULL), 0);
     for (int i = 0; i < 20; i++) { /* reset with data unread */
         int fd = sup_connect(s.port, 2000);
         assert_true(fd >= 0);
@@ -158,7 +158,7 @@ static void test_webapp_keep_alive_two_requests_one_connection(void **state)
 {
     (void)state;
     struct sup_server s;
-    assert_int_equal(start(&s, "08-asyncio-webapp", NULL), 0);
+    assert_int_equal(start(&s, "sockets-webapp", NULL), 0);
     int fd = sup_connect(s.port, 2000);
     assert_true(fd >= 0);
     char buf[4096];
@@ -186,7 +186,7 @@ static void test_webapp_idle_connection_is_closed(void **state)
 {
     (void)state;
     struct sup_server s;
-    assert_int_equal(start(&s, "08-asyncio-webapp", "--idle-timeout"), 0);
+    assert_int_equal(start(&s, "sockets-webapp", "--idle-timeout"), 0);
     int fd = sup_connect(s.port, 2000);
     assert_true(fd >= 0);
     char buf[64];
@@ -201,7 +201,7 @@ static void test_webapp_bad_request_and_many_clients_at_once(void **state)
     (void)state;
     enum { N = 100 };
     struct sup_server s;
-    assert_int_equal(start(&s, "08-asyncio-webapp", NULL), 0);
+    assert_int_equal(start(&s, "sockets-webapp", NULL), 0);
     int fds[N];
     for (int i = 0; i < N; i++) { /* all connected, each half a request */
         fds[i] = sup_connect(s.port, 2000);
@@ -236,7 +236,7 @@ static void test_webapp_answers_curl_and_ab(void **state)
 {
     (void)state;
     struct sup_server s;
-    assert_int_equal(start(&s, "08-asyncio-webapp", NULL), 0);
+    assert_int_equal(start(&s, "sockets-webapp", NULL), 0);
     char cmd[512], out[256];
     sup_tmp_path(out, sizeof out, "tool");
     snprintf(cmd, sizeof cmd,

@@ -1,4 +1,4 @@
-/* Awaitable socket operations of chapter 8: accept, recv, sendall with
+/* Awaitable socket operations of chapter 10: accept, recv, sendall with
  * partial writes, connect (success and refusal), one waiter per direction,
  * cancellation unsubscribes. */
 #include <errno.h>

@@ -19,7 +19,7 @@
 
 #include "support.h"
 
-#define PROG "02-blocking-server"
+#define PROG "blocking-server"
 #define HELLO "Hello world!\n"
 
 static int setup(void **state)

@@ -29,7 +29,7 @@
 static void start_server(struct sup_server *s, const char *latency_ms)
 {
     char *args[] = {"--latency", (char *)latency_ms, "--jitter", "0", NULL};
-    assert_int_equal(sup_server_start(s, "09-images-imageserver", "imageserver", args, 5000), 0);
+    assert_int_equal(sup_server_start(s, "images-imageserver", "imageserver", args, 5000), 0);
 }
 
 static void stop_server(struct sup_server *s)
@@ -67,14 +67,14 @@ static long stat_value(int port, const char *name, int reset)
 /* Run the downloader; its exit status (or -1 if it had to be killed). */
 static int download(const char *out, char *const args[])
 {
-    char *argv[32] = {"09-images-download"};
+    char *argv[32] = {"images-download"};
     int n = 1;
     while (args[n - 1] != NULL && n < 31) {
         argv[n] = args[n - 1];
         n++;
     }
     argv[n] = NULL;
-    pid_t pid = sup_spawn("09-images-download", argv, out);
+    pid_t pid = sup_spawn("images-download", argv, out);
     assert_true(pid > 0);
     int status;
     for (int i = 0; i < 1200; i++) {              /* at most 60 s */

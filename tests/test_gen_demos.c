@@ -75,7 +75,7 @@ static void test_roundrobin_interleaves_two_generators(void **state)
 {
     (void)state;
     const char *const want[] = {"h", "0", "e", "1", "l", "2", "l", "3", "o", NULL};
-    check_demo("05-generators-roundrobin", NULL, want);
+    check_demo("generators-roundrobin", NULL, want);
 }
 
 static void test_coroutines_demo_prints_as_original(void **state)
@@ -84,7 +84,7 @@ static void test_coroutines_demo_prints_as_original(void **state)
     const char *const want[] = {
         "Ready to accept message", "Sub_gen received: Hello world!",
         "5.0", "4.5", "6.33", "My exception!", "Total average: 6.33", NULL};
-    check_demo("06-coroutines-demo", NULL, want);
+    check_demo("coroutines-demo", NULL, want);
 }
 
 static const char *const delegation_want[] = {
@@ -93,14 +93,14 @@ static const char *const delegation_want[] = {
 static void test_delegation_demo_prints_as_original(void **state)
 {
     (void)state;
-    check_demo("07-delegation-demo", NULL, delegation_want);
+    check_demo("delegation-demo", NULL, delegation_want);
 }
 
 static void test_delegation_by_hand_prints_the_same(void **state)
 {
     (void)state;
     char *argv[] = {"--by-hand", NULL};
-    check_demo("07-delegation-demo", argv, delegation_want);
+    check_demo("delegation-demo", argv, delegation_want);
 }
 
 int main(void)

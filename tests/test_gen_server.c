@@ -18,7 +18,7 @@
 
 #include "support.h"
 
-#define PROG "05-generators-server"
+#define PROG "generators-server"
 static const char reply[] = "Hello world!\n";
 
 static int start(void **state)

@@ -70,14 +70,14 @@ struct server_kind {
         "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n", 1, 1, NULL
 
 static const struct server_kind kinds[] = {
-    {"select", "03-select-server", {NULL}, HELLO},
-    {"selectors-epoll", "04-selectors-server", {"--backend", "epoll", NULL}, HELLO},
-    {"selectors-poll", "04-selectors-server", {"--backend", "poll", NULL}, HELLO},
-    {"selectors-select", "04-selectors-server", {"--backend", "select", NULL}, HELLO},
-    {"generators", "05-generators-server", {NULL}, HELLO},
-    {"async-hello", "08-asyncio-server", {NULL}, HELLO},
-    {"async-webapp", "08-asyncio-webapp", {NULL}, HTTP_GET},
-    {"imageserver", "09-images-imageserver", {"--latency", "5", "--jitter", "0"}, IMAGE_GET},
+    {"select", "select-server", {NULL}, HELLO},
+    {"selectors-epoll", "selectors-server", {"--backend", "epoll", NULL}, HELLO},
+    {"selectors-poll", "selectors-server", {"--backend", "poll", NULL}, HELLO},
+    {"selectors-select", "selectors-server", {"--backend", "select", NULL}, HELLO},
+    {"generators", "generators-server", {NULL}, HELLO},
+    {"async-hello", "sockets-hello", {NULL}, HELLO},
+    {"async-webapp", "sockets-webapp", {NULL}, HTTP_GET},
+    {"imageserver", "images-imageserver", {"--latency", "5", "--jitter", "0"}, IMAGE_GET},
 };
 enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 

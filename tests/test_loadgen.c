@@ -1,5 +1,5 @@
 /* tests/test_loadgen.c — the appendix's load client (10-measurements/loadgen.c).
- * Against chapter 8's server: every client of an "rps" run is answered and
+ * Against chapter 10's server: every client of an "rps" run is answered and
  * the server's CPU per answer is reported; "hold" holds every connection and
  * reads the server's memory; against chapter 3's select server beyond
  * FD_SETSIZE the refused connections are counted as refused, not held; bad
@@ -25,7 +25,7 @@ static int run_loadgen(char *const argv[], char **out, int timeout_ms)
 {
     char path[256];
     sup_tmp_path(path, sizeof path, "loadgen");
-    pid_t pid = sup_spawn("10-measurements-loadgen", argv, path);
+    pid_t pid = sup_spawn("measurements-loadgen", argv, path);
     if (pid < 0)
         return -1;
     int status = -1;
@@ -74,11 +74,11 @@ static void test_rps_answers_every_client(void **state)
     (void)state;
     pid_t spid;
     int sport;
-    assert_int_equal(start_server("08-asyncio-server", &spid, &sport), 0);
+    assert_int_equal(start_server("sockets-hello", &spid, &sport), 0);
     char port[16], pid[16];
     snprintf(port, sizeof port, "%d", sport);
     snprintf(pid, sizeof pid, "%d", (int)spid);
-    char *argv[] = {"10-measurements-loadgen", "rps", port, "20", "0.2", "5", pid, NULL};
+    char *argv[] = {"measurements-loadgen", "rps", port, "20", "0.2", "5", pid, NULL};
     char *out = NULL;
     int rc = run_loadgen(argv, &out, 20000);
     int clients = -1, at_once = -1, refused = -1;
@@ -110,11 +110,11 @@ static void test_hold_counts_held_and_refused(void **state)
         skip();   /* the hard limit forbids 1100 client descriptors */
     pid_t spid;
     int sport;
-    assert_int_equal(start_server("03-select-server", &spid, &sport), 0);
+    assert_int_equal(start_server("select-server", &spid, &sport), 0);
     char port[16], pid[16];
     snprintf(port, sizeof port, "%d", sport);
     snprintf(pid, sizeof pid, "%d", (int)spid);
-    char *argv[] = {"10-measurements-loadgen", "hold", port, "1100", pid, "5", NULL};
+    char *argv[] = {"measurements-loadgen", "hold", port, "1100", pid, "5", NULL};
     char *out = NULL;
     int rc = run_loadgen(argv, &out, 30000);
     int conns = -1, held = -1, refused = -1;
@@ -137,7 +137,7 @@ static void test_hold_counts_held_and_refused(void **state)
 static void test_usage(void **state)
 {
     (void)state;
-    char *argv[] = {"10-measurements-loadgen", "fly", "1", "2", "3", NULL};
+    char *argv[] = {"measurements-loadgen", "fly", "1", "2", "3", NULL};
     char *out = NULL;
     assert_int_equal(run_loadgen(argv, &out, 5000), 2);
     assert_non_null(out);

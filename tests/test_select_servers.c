@@ -271,9 +271,9 @@ static void test_beyond_fd_setsize(void **state)
 static pid_t spawn_limited(const struct config *cfg, int port, const char *out,
                            rlim_t limit)
 {
-    const char *dir = getenv("BOOK_BIN");
-    char path[512], portstr[16];
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "build/bin", cfg->prog);
+    char path[4096], portstr[16];
+    if (sup_bin(cfg->prog, path, sizeof path) != 0)
+        return -1;
     snprintf(portstr, sizeof portstr, "%d", port);
     char *argv[] = {(char *)cfg->prog, "--port", portstr, NULL, NULL, NULL};
     if (cfg->backend) {
@@ -360,7 +360,7 @@ static void test_out_of_descriptors(void **state)
 static void test_backend_from_environment(void **state)
 {
     (void)state;
-    static const struct config cfg = {"04-selectors-server", NULL, ""};
+    static const struct config cfg = {"selectors-server", NULL, ""};
     struct running r;
     setenv("SELECTOR_BACKEND", "poll", 1);
     int rc = start(&r, &cfg);
@@ -377,8 +377,8 @@ static void test_backend_from_environment(void **state)
     /* an unknown name is a clear error, not a crash */
     char out[256];
     sup_tmp_path(out, sizeof out, "bad-backend");
-    char *argv[] = {"04-selectors-server", "--port", "1", "--backend", "nope", NULL};
-    pid_t pid = sup_spawn("04-selectors-server", argv, out);
+    char *argv[] = {"selectors-server", "--port", "1", "--backend", "nope", NULL};
+    pid_t pid = sup_spawn("selectors-server", argv, out);
     assert_true(pid > 0);
     int status = -1;
     for (long long end = sup_now_ms() + 5000; sup_now_ms() < end; sup_sleep_ms(10)) {
@@ -402,10 +402,10 @@ int main(void)
 {
     static struct config configs[8];
     size_t nc = 0;
-    configs[nc++] = (struct config){"03-select-server", NULL, "03-select"};
+    configs[nc++] = (struct config){"select-server", NULL, "select"};
     for (size_t i = 0; selector_backend_at(i) != NULL && nc < 8; i++) {
-        configs[nc] = (struct config){"04-selectors-server", selector_backend_at(i), ""};
-        snprintf(configs[nc].name, sizeof configs[nc].name, "04-selectors/%s",
+        configs[nc] = (struct config){"selectors-server", selector_backend_at(i), ""};
+        snprintf(configs[nc].name, sizeof configs[nc].name, "selectors/%s",
                  selector_backend_at(i));
         nc++;
     }
@@ -434,7 +434,7 @@ int main(void)
                                            teardown, &configs[c]};
             n++;
         }
-    tests[n++] = (struct CMUnitTest){"04-selectors/test_backend_from_environment",
+    tests[n++] = (struct CMUnitTest){"selectors/test_backend_from_environment",
                                      test_backend_from_environment, NULL, NULL, NULL};
     return _cmocka_run_group_tests("select-servers", tests, n, NULL, NULL) ? 1 : 0;
 }

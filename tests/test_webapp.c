@@ -19,7 +19,7 @@
 
 #include "support.h"
 
-#define PROG "01-web-app-main"
+#define PROG "web-app-main"
 
 /* Start the web app from the root directory "/": it must not need its
  * templates on disk. BOOK_BIN is made absolute first. */

@@ -58,10 +58,13 @@ for src in tests/test_*.c; do
 done
 
 # Demo programs: they run to completion by themselves.
-run 05-generators-roundrobin build/bin/05-generators-roundrobin
-run 06-coroutines-demo       build/bin/06-coroutines-demo
-run 07-delegation-demo       build/bin/07-delegation-demo
-run 08-asyncio-nums          build/bin/08-asyncio-nums --seconds 1
+source tests/progs.bash
+for demo in generators-roundrobin coroutines-demo delegation-demo "tasks-nums --seconds 1"; do
+  set -- $demo
+  path=$(BOOK_BIN=build/bin prog "$1") || { failed=$((failed + 1)); failures+=("$1"); continue; }
+  shift
+  run "$(basename "$path")" "$path" "$@"
+done
 
 echo
 [ ${#failures[@]} -eq 0 ] || printf 'FAILED: %s\n' "${failures[@]}"

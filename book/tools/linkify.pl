@@ -1,7 +1,12 @@
 #!/usr/bin/perl
 # linkify.pl html|latex — after pandoc: turns each chunk use inside highlighted
 # code, a token ⟨name N.M⟩ (nw2md.pl writes it), into a link to the chunk's
-# definition, anchor nw-N-M.
+# definition, anchor nw-N-M. Appendix chunks are labelled with a Cyrillic
+# letter (А.3) and anchored with the Latin one of the same rank (nw-A-3).
+#
+# In the HTML it also letters the appendices: pandoc numbers every chapter,
+# so a chapter heading of class "appendix" (nw2md.pl marks them) numbered 12
+# becomes «Приложение А», and 12.3 in headings and the contents becomes А.3.
 #
 # The highlighter may have cut the token into several pieces (the label N.M
 # is a number to a C lexer), so the piece of line from ⟨ to ⟩ is replaced as
@@ -16,10 +21,21 @@ binmode STDIN, ':utf8'; binmode STDOUT, ':utf8';
 my $mode = shift // '';
 die "usage: linkify.pl html|latex\n" unless $mode =~ /^(html|latex)$/;
 
+my $CYR = 'АБВГДЕЖИКЛМН';
+my $LAT = 'ABCDEFGHIJKL';
+sub anchor_of {   # chapter part of a label -> chapter part of an anchor
+    my ($n) = @_;
+    return $n if $n =~ /^\d+$/;
+    my $i = index($CYR, $n);
+    return $i < 0 ? undef : substr($LAT, $i, 1);
+}
+my $LABEL = qr/([0-9]+|[А-Я])\.(\d+)/;
+
 sub html_ref {
     my ($inner) = @_;
     (my $plain = $inner) =~ s/<[^>]*>//g;
-    my ($n, $m) = $plain =~ /\s(\d+)\.(\d+)$/ or return "⟨$inner⟩";
+    my ($n, $m) = $plain =~ /\s$LABEL$/ or return "⟨$inner⟩";
+    $n = anchor_of($n) // return "⟨$inner⟩";
     my (@closed, @open);
     for my $tag ($inner =~ /(<\/?span[^>]*>)/g) {
         if ($tag =~ /^<\//) { if (@open) { pop @open } else { push @closed, $tag } }
@@ -39,7 +55,8 @@ sub latex_ref {
     $plain =~ s/\x01/\\/g;
     $plain =~ s/\x02/{}/g;
     (my $digits = $plain) =~ s/\\[A-Za-z]+\{\}//g;
-    my ($n, $m) = $digits =~ /\s(\d+)\.(\d+)$/ or return "⟨$inner⟩";
+    my ($n, $m) = $digits =~ /\s$LABEL$/ or return "⟨$inner⟩";
+    $n = anchor_of($n) // return "⟨$inner⟩";
     # the token group that holds the closing ⟩: the last one opened inside,
     # or else the one that holds the opening ⟨
     my @toks = $inner =~ /\\([A-Za-z]+Tok)\{/g;
@@ -48,9 +65,26 @@ sub latex_ref {
     return "}\\hyperlink{nw-$n-$m}{\\NormalTok{⟨$plain⟩}}\\$reopen\{";
 }
 
-while (my $line = <STDIN>) {
+my @lines = <STDIN>;
+my %letter;   # HTML: pandoc's number of an appendix chapter -> its letter
+if ($mode eq 'html') {
+    my $k = 0;
+    for (@lines) {
+        $letter{$1} //= substr($CYR, $k++, 1)
+            while /<h1 [^>]*class="[^"]*\bappendix\b[^"]*"[^>]*data-number="(\d+)"/g;
+    }
+}
+sub html_number {   # "12" or "12.3" of an appendix -> "А" or "А.3"
+    my ($n, $rest) = @_;
+    return exists $letter{$n} ? "$letter{$n}$rest" : "$n$rest";
+}
+for my $line (@lines) {
     if ($mode eq 'html') {
         $line =~ s/⟨([^⟨⟩]*?)⟩/html_ref($1)/ge if $line =~ /<span id="cb\d+-\d+">/;
+        if (%letter) {
+            $line =~ s/(data-number="|(?:header|toc)-section-number">)(\d+)((?:\.\d+)*)/$1 . html_number($2, $3)/ge;
+            $line =~ s/(<h1 [^>]*\bappendix\b[^>]*><span class="header-section-number">)([А-Я])</$1Приложение $2.</g;
+        }
     } elsif ($line =~ /Tok\{/) {
         my $out = '';
         while ($line =~ /\G(.*?)⟨([^⟨⟩]*?)⟩/gc) {

@@ -20,7 +20,7 @@ use utf8;
 binmode STDIN, ':utf8'; binmode STDOUT, ':utf8';
 
 my @items;          # {docs => text} or a chunk hash
-my ($chapter, $k) = (0, 0);
+my ($chapter, $anchor_id, $k, $appendices, $appendix) = (0, 0, 0, 0, 0);
 my ($cur, $in_quote);
 
 while (<STDIN>) {
@@ -28,16 +28,24 @@ while (<STDIN>) {
     my ($kw, $rest) = /^\@(\S+)(?: (.*))?$/ or next;
     $rest //= '';
     if ($kw eq 'file') {
-        ($chapter) = $rest =~ m{(?:^|/)(\d+)-} or die "nw2md: $rest: имя главы должно начинаться с NN-\n";
-        $chapter += 0; $k = 0;
-        push @items, { docs => "\n" };
+        # book/NN-slug.nw is chapter NN; book/a-slug.nw, b-… are the appendices
+        # А, Б, … (their chunks are labelled А.1, Б.3; anchors stay ASCII).
+        my ($num, $letter) = $rest =~ m{(?:^|/)(?:(\d+)|([a-z]))-}
+            or die "nw2md: $rest: имя главы должно начинаться с NN- или буквы приложения (a-)\n";
+        $appendix = defined $letter;
+        ($chapter, $anchor_id) = $appendix
+            ? (substr('АБВГДЕЖИКЛМН', ord($letter) - ord('a'), 1), uc $letter)
+            : ($num + 0) x 2;
+        $k = 0;
+        # The first appendix switches LaTeX to lettered chapters.
+        push @items, { docs => "\n" . ($appendix && !$appendices++ ? "\n```{=latex}\n\\appendix\\renewcommand{\\thechapter}{\\bookletter{chapter}}\n```\n\n" : '') };
     } elsif ($kw eq 'begin' && $rest =~ /^code/) {
         $k++;
-        $cur = { chapter => $chapter, label => "$chapter.$k", anchor => "nw-$chapter-$k",
+        $cur = { chapter => $chapter, label => "$chapter.$k", anchor => "nw-$anchor_id-$k",
                  code => [], defs => [] };
         push @items, $cur;
     } elsif ($kw eq 'begin') {
-        $cur = { docs => '' };
+        $cur = { docs => '', appendix => $appendix };
         push @items, $cur;
     } elsif ($kw eq 'end') {
         $cur = undef;
@@ -172,6 +180,8 @@ for my $item (@items) {
     if (exists $item->{docs}) {
         (my $docs = $item->{docs}) =~
             s/^\{\{tsv\s+(\S+?)\s*(?:\|\s*(.*?)\s*)?\}\}[ \t]*$/tsv_table($1, $2)/gme;
+        # an appendix's title: linkify.pl letters it in the HTML
+        $docs =~ s/^(# .*\{#[\w-]+)\}[ \t]*$/$1 .appendix}/m if $item->{appendix};
         print $docs;
     } else {
         print "\n" . emit_chunk($item) . "\n";

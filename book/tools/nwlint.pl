@@ -30,7 +30,7 @@ while (<STDIN>) {
     }
 }
 
-my $path_re = qr{^(?:lib|\d\d-[a-z0-9-]+)(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+\.(?:c|h|html)$};
+my $path_re = qr{^(?:\d\d-[a-z0-9-]+|[a-z][a-z0-9-]*)(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+\.(?:c|h|html)$};
 for my $name (sort keys %used_at) {
     push @errors, "$used_at{$name}: фрагмент ⟨$name⟩ используется, но нигде не определён"
         unless exists $defined_at{$name};
@@ -39,7 +39,7 @@ my @roots = grep { !exists $used_at{$_} } sort keys %defined_at;
 for my $name (@roots) {
     next if $name =~ $path_re;
     push @errors, "$defined_at{$name}: корневой фрагмент ⟨$name⟩ не является путём "
-        . "вида lib/x.c или NN-глава/x.c: опечатка в имени или фрагмент нигде не используется";
+        . "вида lib/x.c, NN-глава/x.c или приложение/x.c: опечатка в имени или фрагмент нигде не используется";
 }
 for my $name (sort keys %defined_at) {
     next if $name =~ $path_re;

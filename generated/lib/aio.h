@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/08-asyncio.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/09-tasks.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #ifndef AIO_H
 #define AIO_H

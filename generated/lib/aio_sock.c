@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/08-asyncio.nw.
+/* Этот файл извлечён (tangle) из книги: book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio_impl.h"
 #include "net.h"

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/09-images.nw.
+/* Этот файл извлечён (tangle) из книги: book/11-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #ifndef FETCH_H
 #define FETCH_H

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# tests/bench/asyncio.sh — chapter 8's web app against peers serving the
+# tests/bench/asyncio.sh — chapter 10's web app against peers serving the
 # same page, with wrk, in the same run. Not a test: nothing is asserted.
 #
 #   BOOK_BIN=build/bin tests/bench/asyncio.sh      (REPS=5, DUR=2 seconds per run)
 #
-# Servers: 08-asyncio-webapp (ours), the same tiny HTTP server on libuv
+# Servers: sockets-webapp (ours), the same tiny HTTP server on libuv
 # (tests/bench/uv_peer.c, built into build/bench/), nginx with one worker
 # (Debian's nginx-light, started here on a loopback port with a temporary
 # config), and chapter 1's blocking web app for scale. Each serves the index
 # page; wrk (one thread, pinned to the other core) loads it with 10 and 100
 # connections, keep-alive and "Connection: close". Servers rotate from one
-# repetition to the next. The "Hello world!" comparison of chapter 8 with
+# repetition to the next. The "Hello world!" comparison of chapter 10 with
 # libuv and the callback server, and the connections held, are measured for
 # every server by servers.sh and conns.sh.
 # Data: $DATA/web-raw.tsv, web.tsv (median thousand requests/s),
@@ -31,8 +31,8 @@ port=$(free_port)
 start_web() { # $1 = key, $2 = port; sets PID
   local cmd
   case $1 in
-    webapp) cmd=("$BIN/08-asyncio-webapp" --port "$2") ;;
-    webapp-blocking) cmd=("$BIN/01-web-app-main" --port "$2") ;;
+    webapp) cmd=("$(prog sockets-webapp)" --port "$2") ;;
+    webapp-blocking) cmd=("$(prog web-app-main)" --port "$2") ;;
     libuv) cmd=(build/bench/uv_peer web "$2" "$TMP/index.html") ;;
     nginx) sed "s/@PORT@/$2/" "$TMP/nginx/nginx.conf.in" >"$TMP/nginx/nginx.conf"
            cmd=("$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf") ;;

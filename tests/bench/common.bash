@@ -9,7 +9,7 @@
 # Method (the appendix «Измерения» explains it): ours and the peers run in
 # the same run, interleaved, REPS times; the book shows medians, the
 # spread (max-min)/median, and ratios taken repetition by repetition.
-BIN=${BOOK_BIN:-build/bin}
+source "$(dirname "${BASH_SOURCE[0]}")/../progs.bash"
 DATA=${BENCH_DATA:-book/data}
 REPS=${REPS:-5}   # repetitions of every comparison (the whole make bench: ~11 min on 2 cores)
 mkdir -p "$DATA" build/bench
@@ -75,7 +75,7 @@ summarize() { # $1 = raw file, $2 = key columns "2,3", $3 = value column
 hello_servers() {
   local b
   echo blocking select
-  for b in $("$BIN/04-selectors-server" --list-backends 2>/dev/null || echo "epoll poll select"); do echo "selectors-$b"; done
+  for b in $("$(prog selectors-server)" --list-backends 2>/dev/null || echo "epoll poll select"); do echo "selectors-$b"; done
   echo generators async
   build_uv_peer && echo libuv
   if command -v python3 >/dev/null; then echo asyncio; else echo "python3 не найден: столбец asyncio пропущен" >&2; fi
@@ -104,11 +104,11 @@ build_uv_peer() { # build/bench/uv_peer from tests/bench/uv_peer.c; 1 without li
 start_server() { # $1 = key, $2 = port; sets PID, pinned to the server core
   local cmd
   case $1 in
-    blocking) cmd=("$BIN/02-blocking-server") ;;
-    select) cmd=("$BIN/03-select-server") ;;
-    selectors-*) cmd=("$BIN/04-selectors-server" --backend "${1#selectors-}") ;;
-    generators) cmd=("$BIN/05-generators-server") ;;
-    async) cmd=("$BIN/08-asyncio-server") ;;
+    blocking) cmd=("$(prog blocking-server)") ;;
+    select) cmd=("$(prog select-server)") ;;
+    selectors-*) cmd=("$(prog selectors-server)" --backend "${1#selectors-}") ;;
+    generators) cmd=("$(prog generators-server)") ;;
+    async) cmd=("$(prog sockets-hello)") ;;
     libuv) cmd=(build/bench/uv_peer hello) ;;
     asyncio) cmd=(python3 tests/bench/peers/hello_asyncio.py --port) ;;
   esac

@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/common.bash
-LOADGEN=$BIN/10-measurements-loadgen
+LOADGEN=$(prog measurements-loadgen)
 KS=("$@")
 [ ${#KS[@]} -gt 0 ] || KS=(1000 2000 5000 10000)
 REPS=${REPS_CONNS:-1}

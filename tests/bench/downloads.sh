@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/downloads.sh — chapter 9's measurement: the same N images from
+# tests/bench/downloads.sh — chapter 11's measurement: the same N images from
 # the book's image server, one after another (libcurl easy) and all at once
 # (libcurl multi on the book's loop), at the same latency, in the same run.
 # Not a test: numbers depend on the machine; nothing is asserted.
@@ -14,7 +14,7 @@
 # for N >= 1000, where the sync run alone takes 40 s); server and
 # downloader are pinned to different cores; medians are reported.
 # Data: $DATA/downloads-raw.tsv (every run), images-speedup.tsv (medians;
-# chapter 9's figure plots it).
+# chapter 11's figure plots it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/common.bash
@@ -25,14 +25,14 @@ COUNTS=("$@")
 
 port=$(free_port)
 work=$(mktemp -d)
-"${SRV[@]}" "$BIN/09-images-imageserver" --port "$port" --latency "$LATENCY" --jitter 0 >"$work/server.log" 2>&1 &
+"${SRV[@]}" "$(prog images-imageserver)" --port "$port" --latency "$LATENCY" --jitter 0 >"$work/server.log" 2>&1 &
 server=$!
 trap 'stop $server; rm -rf "$work"' EXIT
 wait_port "$port" || { echo "image server did not start" >&2; cat "$work/server.log" >&2; exit 1; }
 
 total() { # $1 = mode, $2 = N: the "… total time: X sec." of one run
   rm -rf "$work/img"
-  "${CLI[@]}" "$BIN/09-images-download" --mode "$1" --count "$2" --dir "$work/img" \
+  "${CLI[@]}" "$(prog images-download)" --mode "$1" --count "$2" --dir "$work/img" \
     --url "http://127.0.0.1:$port/$SIZE" >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
   sed -n 's/^.*total time: \([0-9.]*\) sec\.$/\1/p' "$work/out"
 }

@@ -15,13 +15,13 @@
 # servers rotating from one repetition to the next.
 # Data: $DATA/servers-raw.tsv (every run), servers.tsv (median thousand
 # requests/s), servers-ratio.tsv (median of the per-repetition ratios to our
-# async server, chapter 8), servers-cpu.tsv (server CPU time per answer:
+# async server, chapter 10), servers-cpu.tsv (server CPU time per answer:
 # the loadgen reads /proc/PID/stat around the timed window).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/common.bash
 DUR=${SECONDS_PER_RUN:-1}
-LOADGEN=$BIN/10-measurements-loadgen
+LOADGEN=$(prog measurements-loadgen)
 SCEN=(1:0 10:0 100:0 1000:0 10:900)
 
 mapfile -t servers < <(hello_servers | tr ' ' '\n')

@@ -1,7 +1,7 @@
 /* tests/bench/uv_peer.c — the peer for tests/bench/asyncio.sh: the same two
  * servers as chapter 8, written directly on libuv (Debian: libuv1-dev).
  *
- *   uv_peer hello PORT      "Hello world!\n" for every read, like 08-asyncio-server
+ *   uv_peer hello PORT      "Hello world!\n" for every read, like the sockets-hello server of chapter 10
  *   uv_peer web PORT FILE   HTTP/1.1 keep-alive, body = FILE for every GET
  *
  * Not part of the book's build: the benchmark compiles it into build/bench/.

@@ -1,5 +1,5 @@
-/* Fuzz target: the request handling of chapter 9's image server
- * (09-images/imageserver.c), driven for real. The input is what one client
+/* Fuzz target: the request handling of chapter 11's image server
+ * (chapter NN-images, imageserver.c), driven for real. The input is what one client
  * sends on one keep-alive connection, then EOF; the program's connection
  * coroutine (conn_body, via new_conn) serves it on one end of a socketpair,
  * on the book's event loop, with the artificial latency set to zero.
@@ -25,7 +25,7 @@
  * The program's file is included with its main renamed: the coroutine and
  * its helpers are static there. */
 #define main imageserver_main
-#include "../09-images/imageserver.c"
+#include "images/imageserver.c"
 #undef main
 
 #include "conn_harness.h"

@@ -1,5 +1,5 @@
-/* Fuzz target: the keep-alive connection of chapter 8's web app
- * (08-asyncio/webapp.c), driven for real. The input is the byte stream one
+/* Fuzz target: the keep-alive connection of chapter 10's web app
+ * (chapter NN-sockets, webapp.c), driven for real. The input is the byte stream one
  * client sends on one connection: possibly several pipelined requests, then
  * EOF. The program's own connection coroutine (conn_body, via new_conn)
  * serves it on one end of a socketpair, on the chapter's event loop; the
@@ -22,7 +22,7 @@
  *
  * The program's file is included (with its main renamed) because the
  * coroutine and its helpers are static there; the include path is
- * build/src/lib, so the #line directives point into book/08-asyncio.nw. */
+ * build/src/lib, so the #line directives point into book/10-sockets.nw. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -35,7 +35,7 @@ static int quiet_printf(const char *fmt, ...)
 }
 #define printf quiet_printf
 #define main webapp_main
-#include "../08-asyncio/webapp.c"
+#include "sockets/webapp.c"
 #undef main
 #undef printf
 

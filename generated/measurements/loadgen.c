@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/10-measurements.nw.
+/* Этот файл извлечён (tangle) из книги: book/a-measurements.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "net.h"
 #include "selector.h"

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/09-images.nw.
+/* Этот файл извлечён (tangle) из книги: book/11-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "job.h"
 
@@ -61,7 +61,7 @@ static int setup_easy(struct job *j)
     SET(CURLOPT_FAILONERROR, 1L);              /* 4xx и 5xx -- ошибка */
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
     SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_USERAGENT, "09-images-download/1.0");
+    SET(CURLOPT_USERAGENT, "11-images-download/1.0");
     SET(CURLOPT_WRITEDATA, j->file);           /* fwrite по умолчанию */
     SET(CURLOPT_ERRORBUFFER, j->errbuf);
     SET(CURLOPT_NOPROGRESS, 0L);
