@@ -1,9 +1,11 @@
-/* tests/test_loadgen.c — the appendix's load client (10-measurements/loadgen.c).
+/* tests/test_loadgen.c — the appendix's load client (measurements/loadgen.c).
  * Against chapter 10's server: every client of an "rps" run is answered and
  * the server's CPU per answer is reported; "hold" holds every connection and
  * reads the server's memory; against chapter 3's select server beyond
- * FD_SETSIZE the refused connections are counted as refused, not held; bad
- * usage exits with status 2. No timing is asserted: only counts. */
+ * FD_SETSIZE the refused connections are counted as refused, not held;
+ * against chapter 2's process-per-client server the memory of the children
+ * is counted too; bad usage exits with status 2. No timing is asserted:
+ * only counts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -118,19 +120,52 @@ static void test_hold_counts_held_and_refused(void **state)
     char *out = NULL;
     int rc = run_loadgen(argv, &out, 30000);
     int conns = -1, held = -1, refused = -1;
-    long before = -2, after = -2;
-    int n = out ? sscanf(out, "%d %d %d %ld %ld", &conns, &held, &refused, &before, &after) : 0;
-    if (rc != 0 || n != 5)
+    long before = -2, after = -2, per = -1, kper = -1;
+    int n = out ? sscanf(out, "%d %d %d %ld %ld %ld %ld", &conns, &held, &refused, &before,
+                         &after, &per, &kper) : 0;
+    if (rc != 0 || n != 7)
         fprintf(stderr, "loadgen: rc %d, output: %s\n", rc, out ? out : "(none)");
     int st = sup_stop(spid, 10000);
     unlink(server_log);
     assert_int_equal(st, 0);
     assert_int_equal(rc, 0);
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 7);
     assert_int_equal(conns, 1100);
     assert_true(held > 1000 && held < 1024);      /* FD_SETSIZE, minus the server's own */
     assert_int_equal(held + refused, 1100);
     assert_true(before > 0 && after > 0);
+    free(out);
+}
+
+/* A server with a process per client: every connection lives in a child,
+ * and the parent alone hardly grows. Counting only the parent's memory
+ * would report almost nothing per connection; each child has at least a
+ * few private pages of its own (stack, written data). */
+static void test_hold_counts_children_of_forking_server(void **state)
+{
+    (void)state;
+    pid_t spid;
+    int sport;
+    assert_int_equal(start_server("blocking-forks", &spid, &sport), 0);
+    char port[16], pid[16];
+    snprintf(port, sizeof port, "%d", sport);
+    snprintf(pid, sizeof pid, "%d", (int)spid);
+    char *argv[] = {"measurements-loadgen", "hold", port, "50", pid, "3", NULL};
+    char *out = NULL;
+    int rc = run_loadgen(argv, &out, 30000);
+    int conns = -1, held = -1, refused = -1;
+    long before = -2, after = -2, per = -1, kper = -1;
+    int n = out ? sscanf(out, "%d %d %d %ld %ld %ld %ld", &conns, &held, &refused, &before,
+                         &after, &per, &kper) : 0;
+    if (rc != 0 || n != 7 || per < 8192)
+        fprintf(stderr, "loadgen: rc %d, output: %s\n", rc, out ? out : "(none)");
+    int st = sup_stop(spid, 10000);
+    unlink(server_log);
+    assert_int_equal(st, 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(n, 7);
+    assert_int_equal(held, 50);
+    assert_true(per >= 8192);
     free(out);
 }
 
@@ -150,6 +185,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rps_answers_every_client),
         cmocka_unit_test(test_hold_counts_held_and_refused),
+        cmocka_unit_test(test_hold_counts_children_of_forking_server),
         cmocka_unit_test(test_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

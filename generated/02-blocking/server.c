@@ -40,22 +40,32 @@ static void talk_to_client(int fd)
     }
     puts("Outside inner while loop");
 }
-static int serve_forever(int listen_fd)
+/* Дескриптор следующего клиента; -EINTR, когда пора остановиться; другое
+   -errno, когда принимать дальше нельзя. */
+static int accept_client(int listen_fd)
 {
     char peer[NET_PEER_NAME_MAX];
-    while (!net_stop_requested()) {
+    for (;;) {
         puts("Before .accept()");
         int fd = net_accept(listen_fd);
-        if (fd == -EINTR)
-            break;
-        if (fd < 0) {
-            fprintf(stderr, "accept: %s\n", strerror(-fd));
-            if (fd != -EMFILE && fd != -ENFILE && fd != -ENOBUFS && fd != -ENOMEM)
-                return 1;
-            nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
-            continue;
+        if (fd >= 0) {
+            printf("Connection from: %s\n", net_peer_name(fd, peer, sizeof peer));
+            return fd;
         }
-        printf("Connection from: %s\n", net_peer_name(fd, peer, sizeof peer));
+        if (fd == -EINTR)
+            return fd;
+        fprintf(stderr, "accept: %s\n", strerror(-fd));
+        if (fd != -EMFILE && fd != -ENFILE && fd != -ENOBUFS && fd != -ENOMEM)
+            return fd;
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+}
+static int serve_forever(int listen_fd)
+{
+    while (!net_stop_requested()) {
+        int fd = accept_client(listen_fd);
+        if (fd < 0)
+            return fd == -EINTR ? 0 : 1;
         talk_to_client(fd);
         close(fd);
     }

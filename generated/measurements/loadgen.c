@@ -4,6 +4,7 @@
 #include "selector.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -30,36 +31,99 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Резидентная память процесса pid в КиБ (VmRSS), -1 -- не узнать. */
-static long rss_kib(long pid)
+/* fn(pid) и fn(N) для каждого процесса N, чей родитель -- pid. */
+static void for_each_server_process(long pid, void (*fn)(long, void *), void *arg)
+{
+    fn(pid, arg);
+    DIR *d = opendir("/proc");
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], line[512];
+        long child = strtol(e->d_name, NULL, 10), parent;
+        if (child <= 0 || child == pid)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", child);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        const char *rp = fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+        if (rp != NULL && sscanf(rp + 1, " %*c %ld", &parent) == 1 && parent == pid)
+            fn(child, arg);
+        fclose(f);
+    }
+    closedir(d);
+}
+
+/* Pss процесса pid в КиБ, прибавленный к *(long *)sum. */
+static void add_pss_kib(long pid, void *sum)
 {
     char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
+    long kib;
+    snprintf(path, sizeof path, "/proc/%ld/smaps_rollup", pid);
     FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Pss: %ld", &kib) == 1) {
+            *(long *)sum += kib;
+            break;
+        }
+    fclose(f);
+}
+
+/* Память пользователя сервера и его потомков в КиБ. */
+static long server_pss_kib(long pid)
+{
+    long sum = 0;
+    for_each_server_process(pid, add_pss_kib, &sum);
+    return sum;
+}
+
+/* Память ядра всей машины, которую стоит соединение: стеки ядра, таблицы
+   страниц, неосвобождаемый slab, в КиБ; -1 -- не узнать. */
+static long kernel_kib(void)
+{
+    char line[256], name[64];
+    long kib, sum = 0;
+    int found = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
     if (f == NULL)
         return -1;
     while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
+        if (sscanf(line, "%63[^:]: %ld", name, &kib) == 2
+            && (strcmp(name, "KernelStack") == 0 || strcmp(name, "PageTables") == 0
+                || strcmp(name, "SUnreclaim") == 0)) {
+            sum += kib;
+            found++;
+        }
     fclose(f);
-    return kib;
+    return found == 3 ? sum : -1;
 }
 
-/* Процессорное время процесса pid (user + system) в секундах, -1 --
-   не узнать. Поля 14 и 15 из /proc/PID/stat, в тиках часов. */
-static double cpu_seconds(long pid)
+/* utime + stime процесса pid в тиках, прибавленные к *(unsigned long *)sum.
+   Поля 14 и 15 из /proc/PID/stat. */
+static void add_cpu_ticks(long pid, void *sum)
 {
     char path[64];
     unsigned long ut = 0, st = 0;
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return -1;
-    int ok = fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                    &ut, &st) == 2;
+        return;
+    if (fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &ut, &st) == 2)
+        *(unsigned long *)sum += ut + st;
     fclose(f);
-    return ok ? (double)(ut + st) / sysconf(_SC_CLK_TCK) : -1;
+}
+
+/* Процессорное время сервера и его потомков (user + system) в секундах. */
+static double cpu_seconds(long pid)
+{
+    unsigned long ticks = 0;
+    for_each_server_process(pid, add_cpu_ticks, &ticks);
+    return (double)ticks / sysconf(_SC_CLK_TCK);
 }
 static int dial(int port)
 {
@@ -179,7 +243,7 @@ static int run_hold(selector *s, int port, int n, long pid, double wait)
         fprintf(stderr, "loadgen: out of memory\n");
         return 1;
     }
-    long before = pid > 0 ? rss_kib(pid) : -1;
+    long before = pid > 0 ? server_pss_kib(pid) : -1, kbefore = kernel_kib();
     for (int i = 0; i < n; i++) {
         c[i].fd = dial(port);
         if (c[i].fd < 0 || selector_register(s, c[i].fd, SELECTOR_READ, &c[i]) < 0
@@ -191,14 +255,16 @@ static int run_hold(selector *s, int port, int n, long pid, double wait)
         }
     }
     pump(s, c, n, now() + wait, 1);
-    long after = pid > 0 ? rss_kib(pid) : -1;
+    long after = pid > 0 ? server_pss_kib(pid) : -1, kafter = kernel_kib();
     int held = 0, refused = 0;
     for (int i = 0; i < n; i++) {
         held += c[i].replies > 0 && !c[i].dead;
         refused += c[i].dead;
     }
     double per = held > 0 && before >= 0 ? (after - before) * 1024.0 / held : 0;
-    printf("%d\t%d\t%d\t%ld\t%ld\t%.0f\n", n, held, refused, before, after, per);
+    double kper = held > 0 && kbefore >= 0 && kafter >= 0
+                  ? (kafter - kbefore) * 1024.0 / held : 0;
+    printf("%d\t%d\t%d\t%ld\t%ld\t%.0f\t%.0f\n", n, held, refused, before, after, per, kper);
     for (int i = 0; i < n; i++)
         if (c[i].fd >= 0)
             hang_up(c[i].fd);

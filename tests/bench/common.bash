@@ -74,7 +74,7 @@ summarize() { # $1 = raw file, $2 = key columns "2,3", $3 = value column
 # (libuv1-dev); without it or without python3 that column is skipped.
 hello_servers() {
   local b
-  echo blocking select
+  echo blocking threads forks select
   for b in $("$(prog selectors-server)" --list-backends 2>/dev/null || echo "epoll poll select"); do echo "selectors-$b"; done
   echo generators async
   build_uv_peer && echo libuv
@@ -84,10 +84,12 @@ hello_servers() {
 server_label() { # key → the name the book shows
   case $1 in
     blocking) echo "блокирующий (гл. 2)" ;;
+    threads) echo "поток на клиента (гл. 2)" ;;
+    forks) echo "процесс на клиента (гл. 2)" ;;
     select) echo "select (гл. 3)" ;;
     selectors-*) echo "selectors/${1#selectors-} (гл. 4)" ;;
     generators) echo "генераторы (гл. 5)" ;;
-    async) echo "async (гл. 8)" ;;
+    async) echo "async (гл. 10)" ;;
     libuv) echo "libuv $(pkg-config --modversion libuv 2>/dev/null || echo 1)" ;;
     asyncio) echo "Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') asyncio" ;;
     *) echo "$1" ;;
@@ -105,6 +107,8 @@ start_server() { # $1 = key, $2 = port; sets PID, pinned to the server core
   local cmd
   case $1 in
     blocking) cmd=("$(prog blocking-server)") ;;
+    threads) cmd=("$(prog blocking-threads)") ;;
+    forks) cmd=("$(prog blocking-forks)") ;;
     select) cmd=("$(prog select-server)") ;;
     selectors-*) cmd=("$(prog selectors-server)" --backend "${1#selectors-}") ;;
     generators) cmd=("$(prog generators-server)") ;;

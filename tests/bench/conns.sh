@@ -25,7 +25,7 @@ hard=$(ulimit -Hn)
 mapfile -t servers < <(hello_servers | tr ' ' '\n')
 raw=$DATA/conns-raw.tsv
 { machine_notes
-  printf 'rep\tserver\tconnections\theld\trefused\trss_before_kib\trss_after_kib\tbytes_per_conn\n'
+  printf 'rep\tserver\tconnections\theld\trefused\tpss_before_kib\tpss_after_kib\tbytes_per_conn\tkernel_bytes_per_conn\n'
 } >"$raw.tmp"
 PID=
 trap '[ -n "$PID" ] && stop "$PID"; rm -f "$raw.tmp"' EXIT
@@ -43,7 +43,7 @@ for rep in $(seq "$REPS"); do
       port=$(free_port)
       start_server "$key" "$port"
       sleep 0.2   # let the server settle before its baseline RSS is read
-      line=$(timeout 60 "${CLI[@]}" "$LOADGEN" hold "$port" "$k" "$PID" "$wait_s" || echo "$k	0	$k	0	0	0")
+      line=$(timeout 60 "${CLI[@]}" "$LOADGEN" hold "$port" "$k" "$PID" "$wait_s" || echo "$k	0	$k	0	0	0	0")
       stop "$PID"; PID=
       printf '%s\t%s\t%s\n' "$rep" "$key" "$line" >>"$raw.tmp"
       printf '\r%-16s K=%-6s held %-6s   ' "$key" "$k" "$(cut -f2 <<<"$line")" >&2
@@ -66,11 +66,11 @@ mv "$raw.tmp" "$raw"
   done
 } >"$DATA/conns.tsv"
 { machine_notes
-  echo "# прирост резидентной памяти сервера (VmRSS) на одно удержанное соединение; память сокетов в ядре сюда не входит"
-  printf 'сервер\tсоединений\tбайт на соединение\n'
+  echo "# прирост памяти на одно удержанное соединение: пользователя — Pss сервера и его процессов-потомков; ядра — KernelStack + PageTables + SUnreclaim всей машины (сюда входят и сокеты клиента, одинаково для всех серверов); буферы сокетов не входят"
+  printf 'сервер\tсоединений\tпамять пользователя, байт\tпамять ядра, байт\n'
   for key in "${servers[@]}"; do
-    awk -F'\t' -v s="$key" -v l="$(server_label "$key")" '$2 == s && $4 == $3 && $4 + 0 > best { best = $4; b = $8 }
-      END { if (best > 0) printf "%s\t%d\t%d\n", l, best, b }' "$raw"
+    awk -F'\t' -v s="$key" -v l="$(server_label "$key")" '$2 == s && $4 == $3 && $4 + 0 > best { best = $4; b = $8; k = $9 }
+      END { if (best > 0) printf "%s\t%d\t%d\t%d\n", l, best, b, k }' "$raw"
   done
 } >"$DATA/conns-memory.tsv"
 

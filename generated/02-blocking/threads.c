@@ -1,0 +1,119 @@
+/* Этот файл извлечён (tangle) из книги: book/02-blocking.nw.
+Не редактируйте его: правьте главу и запустите ./tangle.sh. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+enum { BLOCKING_DEFAULT_PORT = 5000, BLOCKING_RECV_MAX = 4096 };
+
+static const char hello[] = "Hello world!\n";
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+
+static void report_end(const char *call, int err)
+{
+    if (err == 0 || (err == -EINTR && net_stop_requested()))
+        return;
+    fprintf(stderr, "%s: %s (the client is gone, serving the next one)\n",
+            call, strerror(-err));
+}
+static void talk_to_client(int fd)
+{
+    char buf[BLOCKING_RECV_MAX];
+    while (!net_stop_requested()) {
+        puts("Before .recv()");
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR && !net_stop_requested())
+            continue;
+        if (n <= 0) {
+            report_end("recv", n == 0 ? 0 : -errno);
+            break;
+        }
+        int rc = net_send_all(fd, hello, sizeof hello - 1);
+        if (rc < 0) {
+            report_end("send", rc);
+            break;
+        }
+    }
+    puts("Outside inner while loop");
+}
+/* Дескриптор следующего клиента; -EINTR, когда пора остановиться; другое
+   -errno, когда принимать дальше нельзя. */
+static int accept_client(int listen_fd)
+{
+    char peer[NET_PEER_NAME_MAX];
+    for (;;) {
+        puts("Before .accept()");
+        int fd = net_accept(listen_fd);
+        if (fd >= 0) {
+            printf("Connection from: %s\n", net_peer_name(fd, peer, sizeof peer));
+            return fd;
+        }
+        if (fd == -EINTR)
+            return fd;
+        fprintf(stderr, "accept: %s\n", strerror(-fd));
+        if (fd != -EMFILE && fd != -ENFILE && fd != -ENOBUFS && fd != -ENOMEM)
+            return fd;
+        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+    }
+}
+static void *client_thread(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    talk_to_client(fd);
+    close(fd);
+    return NULL;
+}
+
+static int start_client_thread(int fd)
+{
+    pthread_attr_t attr;
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_sigmask(SIG_BLOCK, &stops, &old);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, client_thread, (void *)(intptr_t)fd);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    return -rc;
+}
+
+static int serve_forever(int listen_fd)
+{
+    while (!net_stop_requested()) {
+        int fd = accept_client(listen_fd);
+        if (fd < 0)
+            return fd == -EINTR ? 0 : 1;
+        int rc = start_client_thread(fd);
+        if (rc < 0) {
+            fprintf(stderr, "pthread_create: %s (closing the client)\n", strerror(-rc));
+            close(fd);
+        }
+    }
+    return 0;
+}
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int port = net_port_from_args(argc, argv, BLOCKING_DEFAULT_PORT);
+    if (port < 0)
+        return 2;
+    if (net_catch_stop_signals() < 0)
+        return 1;
+    int listen_fd = net_listen("127.0.0.1", port);
+    if (listen_fd < 0)
+        return 1;
+    int rc = serve_forever(listen_fd);
+    close(listen_fd);
+    return rc;
+}
