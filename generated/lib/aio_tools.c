@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/09-tasks.nw.
+/* Этот файл извлечён (tangle) из книги: book/09-tasks.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio_impl.h"
 
