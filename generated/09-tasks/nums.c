@@ -192,11 +192,11 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-    {"ties", ties_body, sizeof(struct ties)},
+    {"ties", ties_body, sizeof(struct ties)},      /* глава 8 */
     {"spin", spin_body, sizeof(struct spin)},
-    {"late", late_body, sizeof(struct late)},
+    {"late", late_body, sizeof(struct late)},      /* глава 9 */
     {"hang", hang_body, sizeof(struct hang)},
-    {"read", read_body, sizeof(struct reader)},
+    {"read", read_body, sizeof(struct reader)},    /* глава 10 */
     {NULL, NULL, 0},
 };
 

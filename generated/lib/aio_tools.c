@@ -8,7 +8,7 @@
 static void sleep_done(void *arg)
 {
     aio_future *f = arg;
-    f->timer = NULL;                   /* ручка уже выполняется */
+    f->timer = NULL;                   /* хэндл уже выполняется */
     aio_future_set_result(f, gen_none());
 }
 
