@@ -1,5 +1,5 @@
-/* Awaitable socket operations of chapter 10: accept, recv, sendall with
- * partial writes, connect (success and refusal), one waiter per direction,
+/* Awaitable socket operations of chapter 10: a task waiting on a silent
+ * socket stops no one, accept, recv, sendall with partial writes, connect (success and refusal), one waiter per direction,
  * cancellation unsubscribes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -81,6 +81,43 @@ static void test_sendall_handles_partial_writes(void **state)
     aio_future_unref(r);
     free(data);
     close(sv[0]);
+    close(sv[1]);
+}
+
+/* The cure for the scenario "read" of chapter 10 (a blocking read stops
+ * every task): a task awaiting recv on a silent socket lets the others
+ * run. A ticker sleeps five times while the reader waits; only then does
+ * the reader get its bytes. */
+struct ticker { aio_loop *loop; int ticks; gen_value r; };
+
+static int ticker_body(gen *g)
+{
+    struct ticker *f = gen_locals(g);
+    GEN_BEGIN(g);
+    for (; f->ticks < 5; f->ticks++)
+        AIO_AWAIT_NEW(g, f->r, aio_sleep(f->loop, 0.01));
+    GEN_END(g);
+}
+
+static void test_awaiting_a_silent_socket_stops_no_one(void **state)
+{
+    aio_loop *loop = *state;
+    int sv[2];
+    nonblocking_pair(sv);
+    aio_future *r = aio_create_task(loop, gen_new(reader_body,
+        &(struct reader){.loop = loop, .fd = sv[1]}, sizeof(struct reader)));
+    aio_future *t = aio_create_task(loop, gen_new(ticker_body,
+        &(struct ticker){.loop = loop}, sizeof(struct ticker)));
+    assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    assert_false(aio_future_done(r));     /* still waiting, nobody blocked */
+    assert_int_equal(write(sv[0], "hi", 2), 2);
+    close(sv[0]);
+    assert_int_equal(aio_loop_run_until_complete(loop, r), 0);
+    gen_value v;
+    assert_int_equal(aio_future_outcome(r, &v, NULL), 0);
+    assert_int_equal(v.i, 2);
+    aio_future_unref(r);
+    aio_future_unref(t);
     close(sv[1]);
 }
 
@@ -176,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, sup_loop_setup, sup_loop_teardown)
         T(test_sendall_handles_partial_writes),
+        T(test_awaiting_a_silent_socket_stops_no_one),
         T(test_recv_ready_data_completes_at_once),
         T(test_second_reader_on_same_fd_is_busy),
         T(test_accept_and_connect),

@@ -59,7 +59,7 @@ done
 
 # Demo programs: they run to completion by themselves.
 source tests/progs.bash
-for demo in generators-roundrobin coroutines-demo delegation-demo "tasks-nums --seconds 1"; do
+for demo in generators-roundrobin coroutines-demo delegation-demo "event-loop-toy --seconds 1" "tasks-nums --seconds 1"; do
   set -- $demo
   path=$(BOOK_BIN=build/bin prog "$1") || { failed=$((failed + 1)); failures+=("$1"); continue; }
   shift

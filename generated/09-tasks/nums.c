@@ -1,10 +1,12 @@
-/* Этот файл извлечён (tangle) из книги: book/09-tasks.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/09-tasks.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct print_nums {
     aio_loop *loop;
@@ -70,43 +72,171 @@ static int main_body(gen *g)
     aio_future_unref(f->tasks[1]);
     GEN_END(g);
 }
-static int seconds_from_args(int argc, char **argv, long long *seconds)
+static void say(void *arg)
 {
-    *seconds = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") != 0 || i + 1 == argc) {
-            fprintf(stderr, "usage: %s [--seconds N]\n", argv[0]);
-            return -1;
-        }
-        char *end;
-        *seconds = strtoll(argv[++i], &end, 10);
-        if (*end != '\0' || *seconds < 1 || *seconds > 1000000) {
-            fprintf(stderr, "--seconds: expected 1..1000000, got %s\n", argv[i]);
-            return -1;
-        }
+    printf("%s\n", (const char *)arg);
+}
+
+struct ties {
+    aio_loop *loop;
+    aio_future *nap;
+    double when;
+    gen_value r;
+};
+
+static int ties_body(gen *g)
+{
+    struct ties *f = gen_locals(g);
+    GEN_BEGIN(g);
+    f->nap = aio_sleep(f->loop, 0.05);
+    f->when = aio_time(f->loop) + 0.01;
+    aio_call_at(f->loop, f->when, say, "a");
+    aio_call_at(f->loop, f->when, say, "b");
+    aio_call_at(f->loop, f->when, say, "c");
+    aio_call_at(f->loop, f->when, say, "d");
+    AIO_AWAIT_NEW(g, f->r, f->nap);
+    GEN_END(g);
+}
+struct spin {
+    aio_loop *loop;
+    int i;
+    aio_future *spinner;
+    gen_value r;
+};
+
+static int spinner_body(gen *g)
+{
+    struct spin *f = gen_locals(g);
+    GEN_BEGIN(g);
+    for (f->i = 1; f->i <= 5; f->i++) {
+        printf("spin %d\n", f->i);
+        GEN_YIELD(g, gen_none());      /* уступить: await asyncio.sleep(0) */
     }
-    return 0;
+    GEN_END(g);
+}
+
+static int spin_body(gen *g)
+{
+    struct spin *f = gen_locals(g);
+    GEN_BEGIN(g);
+    f->spinner = aio_create_task(f->loop, gen_new(spinner_body, f, sizeof *f));
+    AIO_AWAIT_NEW(g, f->r, aio_sleep(f->loop, 0));
+    printf("timer\n");
+    AIO_AWAIT_NEW(g, f->r, f->spinner);
+    GEN_END(g);
+}
+struct late {
+    aio_loop *loop;
+    aio_future *count, *fail;
+    gen_value r;
+};
+
+static int fail_body(gen *g)
+{
+    GEN_BEGIN(g);
+    printf("fail: raising an error\n");
+    GEN_RAISE(g, -EPROTO, "fail: the reply makes no sense");
+    GEN_END(g);
+}
+static int late_body(gen *g)
+{
+    struct late *f = gen_locals(g);
+    GEN_BEGIN(g);
+    f->count = aio_create_task(f->loop, gen_new(print_nums_body,
+        &(struct print_nums){f->loop, 3, 0, {0}}, sizeof(struct print_nums)));
+    f->fail = aio_create_task(f->loop, gen_new(fail_body, NULL, 0));
+    AIO_AWAIT_NEW(g, f->r, f->count);
+    AIO_AWAIT_NEW(g, f->r, f->fail);
+    printf("late: both done\n");
+    GEN_END(g);
+}
+struct hang {
+    aio_loop *loop;
+    gen_value r;
+};
+
+static int hang_body(gen *g)
+{
+    struct hang *f = gen_locals(g);
+    GEN_BEGIN(g);
+    printf("hang: waiting for a reply that never comes\n");
+    AIO_AWAIT_NEW(g, f->r, aio_sleep(f->loop, 3600));
+    GEN_FINALLY(g);
+    printf("hang: cleaning up\n");
+    GEN_END(g);
+}
+struct reader {
+    aio_loop *loop;
+    aio_future *nums;
+    char line[64];
+    gen_value r;
+};
+
+static int read_body(gen *g)
+{
+    struct reader *f = gen_locals(g);
+    ssize_t n;
+    GEN_BEGIN(g);
+    f->nums = aio_create_task(f->loop, gen_new(print_nums_body,
+        &(struct print_nums){f->loop, 5, 0, {0}}, sizeof(struct print_nums)));
+    AIO_AWAIT_NEW(g, f->r, aio_sleep(f->loop, 0));   /* пусть числа начнут */
+    n = read(0, f->line, sizeof f->line);            /* блокирующий вызов */
+    printf("read: %.*s\n", n > 0 ? (int)strcspn(f->line, "\n") : 0, f->line);
+    AIO_AWAIT_NEW(g, f->r, f->nums);
+    GEN_END(g);
+}
+struct scenario {
+    const char *name;
+    gen_body *body;
+    size_t size;           /* кадр начинается с aio_loop *loop */
+};
+
+static const struct scenario scenarios[] = {
+    {"ties", ties_body, sizeof(struct ties)},      /* глава 8 */
+    {"spin", spin_body, sizeof(struct spin)},
+    {"late", late_body, sizeof(struct late)},      /* глава 9 */
+    {"hang", hang_body, sizeof(struct hang)},
+    {"read", read_body, sizeof(struct reader)},    /* глава 10 */
+    {NULL, NULL, 0},
+};
+
+/* Без аргументов -- числа без конца; --seconds N -- N секунд;
+   --scenario ИМЯ -- сценарий. NULL: аргументы не те или нет памяти. */
+static gen *new_main(aio_loop *loop, int argc, char **argv)
+{
+    char *end = "";
+    long long seconds = argc == 3 ? strtoll(argv[2], &end, 10) : 0;
+    if (argc == 1 || (argc == 3 && strcmp(argv[1], "--seconds") == 0
+                      && *end == '\0' && seconds >= 1 && seconds <= 1000000))
+        return gen_new(main_body, &(struct main_frame){.loop = loop,
+                       .seconds = seconds}, sizeof(struct main_frame));
+    for (const struct scenario *s = scenarios; argc == 3 && s->name; s++)
+        if (strcmp(argv[1], "--scenario") == 0 && strcmp(argv[2], s->name) == 0) {
+            gen *g = gen_new(s->body, NULL, s->size);
+            if (g != NULL)
+                *(aio_loop **)gen_locals(g) = loop;
+            return g;
+        }
+    fprintf(stderr, "usage: %s [--seconds 1..1000000 | --scenario NAME]\n",
+            argv[0]);
+    return NULL;
 }
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    long long seconds;
-    if (seconds_from_args(argc, argv, &seconds) < 0)
-        return 2;
     aio_loop *loop;
     int rc = aio_loop_new(&loop);
     if (rc < 0) {
         fprintf(stderr, "aio_loop_new: %s\n", strerror(-rc));
         return 1;
     }
+    gen *first = new_main(loop, argc, argv);
     gen_result r;
-    rc = aio_run(loop, gen_new(main_body, &(struct main_frame){.loop = loop,
-                                   .seconds = seconds}, sizeof(struct main_frame)),
-                 &r);
+    rc = first != NULL ? aio_run(loop, first, &r) : 0;
     aio_loop_free(loop);
     if (rc != 0 && rc != AIO_ECANCELLED) {
         fprintf(stderr, "main: %s\n", r.error.msg);
         return 1;
     }
-    return 0;
+    return first != NULL ? 0 : 2;
 }

@@ -51,8 +51,8 @@ aio_handle *aio_call_at(aio_loop *loop, double when, aio_callback *fn,
                         void *arg);
 
 /* Отменить колбэк, который ещё не начал выполняться. Указатель на
-   ручку действителен, пока колбэк не начал выполняться и пока его не
-   отменили; после этого ручку трогать нельзя. NULL -- ничего. */
+   хэндл действителен, пока колбэк не начал выполняться и пока его не
+   отменили; после этого хэндл трогать нельзя. NULL -- ничего. */
 void aio_handle_cancel(aio_handle *h);
 /* Вызывать fn(arg) на каждой итерации, пока fd готов к чтению (к записи).
    Повторный вызов для того же fd заменяет колбэк. 0 или -errno
@@ -200,7 +200,6 @@ int aio__ready(aio_future *f, int take, gen_value *res, gen_error *err);
 /* Future, который завершится (результат -- «ничего») через delay секунд.
    Отмена снимает таймер. NULL -- нет памяти. */
 aio_future *aio_sleep(aio_loop *loop, double delay);
-
 /* Future, который завершится, когда завершатся все n Future (или задач)
    из futs. Результат -- gen_ptr на массив из n gen_value, их результатов
    по порядку; массив живёт, пока жив сам gather. Первая ошибка
@@ -208,7 +207,6 @@ aio_future *aio_sleep(aio_loop *loop, double delay);
    продолжают работать). Отмена gather отменяет всех. n == 0 --
    завершён сразу. Ссылки на futs gather берёт сам. */
 aio_future *aio_gather(aio_loop *loop, aio_future *const *futs, size_t n);
-
 /* Future с исходом inner, но если за timeout секунд inner не завершится,
    inner отменяется, а ошибка -- AIO_ETIMEDOUT. Отмена результата
    отменяет и inner. Ссылку на inner берёт сам. */

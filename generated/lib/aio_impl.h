@@ -83,7 +83,7 @@ struct aio_loop {
     int sig_read_fd, sig_write_fd;   /* труба для сигналов */
     aio_handle sig[AIO_NSIG];        /* fn и arg обработчиков */
 };
-/* Ручка для очереди готовых с колбэком drop на случай закрытия цикла. */
+/* Хэндл для очереди готовых с колбэком drop на случай закрытия цикла. */
 aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
                                 aio_callback *drop, void *arg);
 void aio__future_init(aio_future *f, aio_loop *loop,

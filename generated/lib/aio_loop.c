@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio_impl.h"
 
@@ -243,7 +243,6 @@ static int remove_io(aio_loop *loop, int fd, int writer)
     }
     return 1;
 }
-
 int aio_add_reader(aio_loop *loop, int fd, aio_callback *fn, void *arg)
 {
     return add_io(loop, fd, 0, fn, arg);
@@ -316,7 +315,7 @@ static void run_handle(aio_handle *h)
     void *arg = h->arg;
     if (!h->io)
         free(h);     /* до вызова: колбэк может снова поставить себя */
-    fn(arg);         /* после вызова ручки уже может не быть */
+    fn(arg);         /* после вызова хэндла уже может не быть */
 }
 static int run_once(aio_loop *loop)
 {
@@ -349,7 +348,6 @@ static int run_once(aio_loop *loop)
         run_handle(ready_pop(loop));
     return 0;
 }
-
 int aio_loop_run_once(aio_loop *loop)
 {
     if (loop->running)
@@ -489,7 +487,7 @@ void aio_loop_free(aio_loop *loop)
     }
     aio_handle *h;
     while ((h = ready_pop(loop)) != NULL) {
-        if (!h->io)            /* ручки дескрипторов освободим ниже */
+        if (!h->io)            /* хэндлы дескрипторов освободим ниже */
             discard_handle(h);
     }
     for (size_t i = 0; i < loop->nheap; i++)

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/09-tasks.nw.
+/* Этот файл извлечён (tangle) из книги: book/09-tasks.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio_impl.h"
 
@@ -8,7 +8,7 @@
 static void sleep_done(void *arg)
 {
     aio_future *f = arg;
-    f->timer = NULL;                   /* ручка уже выполняется */
+    f->timer = NULL;                   /* хэндл уже выполняется */
     aio_future_set_result(f, gen_none());
 }
 

@@ -78,7 +78,7 @@ summarize build/bench/servers-ratio.raw 2,3,4 5 >build/bench/servers-ratio.med
   table build/bench/servers.k '%s'
 } >"$DATA/servers.tsv"
 { machine_notes
-  echo "# во сколько раз быстрее (>1) или медленнее (<1) сервера async из главы 8: медиана отношений, взятых в каждом повторении"
+  echo "# во сколько раз быстрее (>1) или медленнее (<1) сервера async из главы 10: медиана отношений, взятых в каждом повторении"
   awk -F'\t' '{ printf "%s\t%s\t%s\t%.2f\n", $1, $2, $3, $4 }' build/bench/servers-ratio.med >build/bench/servers-ratio.k
   table build/bench/servers-ratio.k '%s'
 } >"$DATA/servers-ratio.tsv"
@@ -93,7 +93,7 @@ summarize "$raw" 2,3,4 10 >build/bench/servers-cpu.med
 echo "Тысяч ответов в секунду (медиана; клиентов одновременно):"
 grep -v '^#' "$DATA/servers.tsv" | column -t -s $'\t'
 echo
-echo "Отношение к серверу async (гл. 8), тот же прогон:"
+echo "Отношение к серверу async (гл. 10), тот же прогон:"
 grep -v '^#' "$DATA/servers-ratio.tsv" | column -t -s $'\t'
 echo
 echo "Процессорное время сервера на ответ, мкс:"
