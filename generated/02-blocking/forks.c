@@ -64,7 +64,7 @@ static int accept_client(int listen_fd)
 }
 static void child_dies_with_parent(pid_t parent)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
         _exit(0);
 }
 
