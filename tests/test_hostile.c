@@ -67,7 +67,7 @@ struct server_kind {
 #define HTTP_GET "GET / HTTP/1.1\r\nHost: test\r\n\r\n", "HTTP/1.1 200 OK", "</html>", 1, 1, \
         "400 Bad Request"
 #define IMAGE_GET "GET /8/8 HTTP/1.1\r\nHost: test\r\n\r\n", "HTTP/1.1 302 ", \
-        "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n", 1, 1, NULL
+        "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n", 1, 1, "400 Bad Request"
 
 static const struct server_kind kinds[] = {
     {"select", "select-server", {NULL}, HELLO},

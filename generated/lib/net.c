@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <fcntl.h>
@@ -163,22 +164,30 @@ int net_catch_stop_signals(void)
     }
     return 0;
 }
+static long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - start->tv_sec) * 1000 +
+           (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
 int net_close_after_reply(int fd)
 {
     char sink[4096];
     size_t drained = 0;
-    int quiet_polls = 0;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     shutdown(fd, SHUT_WR);
-    while (drained < 65536 && quiet_polls < 10 && !net_stop_requested()) {
+    long left;
+    while (drained < 65536 && (left = 1000 - ms_since(&start)) > 0 &&
+           !net_stop_requested()) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int ready = poll(&p, 1, 100);
-        if (ready == 0) {
-            quiet_polls++;
-            continue;
-        }
-        ssize_t n = ready < 0 ? -1 : recv(fd, sink, sizeof sink, 0);
+        if (poll(&p, 1, (int)left) <= 0)
+            break;                      /* срок вышел (или сигнал) */
+        ssize_t n = recv(fd, sink, sizeof sink, 0);
         if (n <= 0)
-            break;
+            break;                      /* клиент закрыл: всё дочитано */
         drained += (size_t)n;
     }
     return close(fd) < 0 ? -errno : 0;
