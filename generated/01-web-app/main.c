@@ -56,12 +56,32 @@ static ssize_t read_request(int fd, char *buf, size_t cap, struct http_parser *p
     }
     return (ssize_t)used;
 }
+/* Пропустить тело: сначала rest[0..len) (пришло вместе с заголовком),
+ * потом из fd. HTTP_DONE, HTTP_ERROR (ошибка в теле: p->status) или
+ * HTTP_MORE (клиент закрыл соединение раньше, чем кончилось тело);
+ * -errno -- ошибка recv или остановка. */
+static int skip_body(int fd, struct http_parser *p, const char *rest, size_t len)
+{
+    char sink[4096];
+    long used = http_skip_body(p, rest, len);
+    while (used >= 0 && !http_body_done(p)) {
+        if (net_stop_requested())
+            return -EINTR;
+        ssize_t n = recv(fd, sink, sizeof sink, 0);
+        if (n < 0 && errno == EINTR && !net_stop_requested())
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : HTTP_MORE;
+        used = http_skip_body(p, sink, (size_t)n);
+    }
+    return used < 0 ? HTTP_ERROR : HTTP_DONE;
+}
 static void serve_client(int fd)
 {
     char peer[NET_PEER_NAME_MAX], head[HTTP_HEAD_MAX];
     struct http_parser parser;
     struct http_request req;
-    struct http_reply reply = {400, NULL, "request ended before its head did", 0};
+    struct http_reply reply = {400, NULL, "request ended before it was complete", 0};
     int verdict;
     net_peer_name(fd, peer, sizeof peer);
     http_parser_init(&parser, &req);
@@ -72,6 +92,9 @@ static void serve_client(int fd)
         close(fd);
         return;
     }
+    size_t head_len = http_head_length(&parser);
+    if (verdict == HTTP_DONE)
+        verdict = skip_body(fd, &parser, head + head_len, (size_t)n - head_len);
     print_like_python_bytes(head, (size_t)n);
     printf("%s\n", peer);
     if (verdict == HTTP_DONE)
