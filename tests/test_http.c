@@ -2,7 +2,7 @@
  * the request parser (fed whole and byte by byte: the same verdict), its
  * limits and error statuses, body framing by RFC 9112 section 6 on
  * pipelined streams, routing (HEAD, absolute-form targets), the status
- * line, headers and error pages. Plus net_port_from_args. */
+ * line, headers and error pages. Plus net_parse_args, the command line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -567,32 +567,70 @@ static void test_send_reply(void **state)
     assert_string_equal(buf, want);
 }
 
-/* ---- net_port_from_args --------------------------------------------------- */
+/* ---- net_parse_args ------------------------------------------------------ */
 
-static void test_port_from_args(void **state)
+static int parse_cli(int argc, char **argv, int *port, double *secs, long *n,
+                     int *flag, int *status)
+{
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = port, .arg = "N", .help = "port"},
+        {.name = "idle-timeout", .kind = NET_OPT_SECONDS, .value = secs, .arg = "S",
+         .help = "seconds", .max = 100},
+        {.name = "count", .kind = NET_OPT_LONG, .value = n, .arg = "N", .help = "count",
+         .min = 1, .max = 10},
+        {.name = "verbose", .kind = NET_OPT_FLAG, .value = flag, .help = "flag"},
+        {0},
+    };
+    FILE *quiet = freopen("/dev/null", "w", stderr);
+    (void)quiet;
+    return net_parse_args(argc, argv, "[options]", opts, 1, status);
+}
+
+static void test_parse_args(void **state)
 {
     (void)state;
     unsetenv("PORT");
+    int port = 5000, flag = 0, status = -7;
+    double secs = 5;
+    long n = 3;
     char *none[] = {"prog", NULL};
-    assert_int_equal(net_port_from_args(1, none, 5000), 5000);
-    char *flag[] = {"prog", "--port", "6123", NULL};
-    assert_int_equal(net_port_from_args(3, flag, 5000), 6123);
-    char *eq[] = {"prog", "--port=7001", NULL};
-    assert_int_equal(net_port_from_args(2, eq, 5000), 7001);
+    assert_int_equal(parse_cli(1, none, &port, &secs, &n, &flag, &status), 1);
+    assert_int_equal(port, 5000);
+    char *all[] = {"prog", "--port", "6123", "--idle-timeout=0.5", "--count", "10",
+                   "--verbose", "extra", NULL};
+    assert_int_equal(parse_cli(8, all, &port, &secs, &n, &flag, &status), 7);
+    assert_int_equal(port, 6123);
+    assert_true(secs == 0.5);
+    assert_int_equal(n, 10);
+    assert_int_equal(flag, 1);
     setenv("PORT", "6500", 1);
-    assert_int_equal(net_port_from_args(1, none, 5000), 6500);
-    assert_int_equal(net_port_from_args(3, flag, 5000), 6123); /* flag wins */
+    port = 5000;
+    assert_true(parse_cli(1, none, &port, &secs, &n, &flag, &status) > 0);
+    assert_int_equal(port, 6500);
+    char *flagged[] = {"prog", "--port", "6123", NULL};
+    assert_true(parse_cli(3, flagged, &port, &secs, &n, &flag, &status) > 0);
+    assert_int_equal(port, 6123); /* the flag wins over PORT */
     setenv("PORT", "junk", 1);
-    assert_int_equal(net_port_from_args(1, none, 5000), -EINVAL);
+    assert_int_equal(parse_cli(1, none, &port, &secs, &n, &flag, &status), -1);
+    assert_int_equal(status, 2);
     unsetenv("PORT");
-    char *bad[] = {"prog", "--port", "50O0", NULL};
-    assert_int_equal(net_port_from_args(3, bad, 5000), -EINVAL);
-    char *zero[] = {"prog", "--port", "0", NULL};
-    assert_int_equal(net_port_from_args(3, zero, 5000), -EINVAL);
-    char *big[] = {"prog", "--port", "65536", NULL};
-    assert_int_equal(net_port_from_args(3, big, 5000), -EINVAL);
-    char *missing[] = {"prog", "--port", NULL};
-    assert_int_equal(net_port_from_args(2, missing, 5000), -EINVAL);
+    static char *const bad[][4] = {
+        {"prog", "--port", "50O0", NULL}, {"prog", "--port", "0", NULL},
+        {"prog", "--port", "65536", NULL}, {"prog", "--port", NULL, NULL},
+        {"prog", "--prot", "6123", NULL}, {"prog", "--idle-timeout", "0", NULL},
+        {"prog", "--idle-timeout", "nan", NULL}, {"prog", "--idle-timeout", "101", NULL},
+        {"prog", "--count", "11", NULL}, {"prog", "--count", "1x", NULL},
+        {"prog", "a", "b", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int argc = 0;
+        while (bad[i][argc])
+            argc++;
+        status = -7;
+        if (parse_cli(argc, (char **)bad[i], &port, &secs, &n, &flag, &status) != -1 ||
+            status != 2)
+            fail_msg("case %zu accepted (%s %s)", i, bad[i][1], bad[i][2] ? bad[i][2] : "");
+    }
 }
 
 int main(void)
@@ -615,7 +653,7 @@ int main(void)
         cmocka_unit_test(test_reason_and_error_body),
         cmocka_unit_test(test_format_reply_head),
         cmocka_unit_test(test_send_reply),
-        cmocka_unit_test(test_port_from_args),
+        cmocka_unit_test(test_parse_args),
     };
     return cmocka_run_group_tests_name("http", tests, NULL, NULL);
 }

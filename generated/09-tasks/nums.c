@@ -1,6 +1,7 @@
 /* Этот файл извлечён (tangle) из книги: book/09-tasks.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
+#include "net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,29 +71,27 @@ static int main_body(gen *g)
     aio_future_unref(f->tasks[1]);
     GEN_END(g);
 }
-static int seconds_from_args(int argc, char **argv, long long *seconds)
+/* --seconds N (командная строка главы 1). 0 или -1: выйти с *status. */
+static int seconds_from_args(int argc, char **argv, long long *seconds, int *status)
 {
-    *seconds = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--seconds") != 0 || i + 1 == argc) {
-            fprintf(stderr, "usage: %s [--seconds N]\n", argv[0]);
-            return -1;
-        }
-        char *end;
-        *seconds = strtoll(argv[++i], &end, 10);
-        if (*end != '\0' || *seconds < 1 || *seconds > 1000000) {
-            fprintf(stderr, "--seconds: expected 1..1000000, got %s\n", argv[i]);
-            return -1;
-        }
-    }
+    long s = 0;
+    const struct net_option opts[] = {
+        {.name = "seconds", .kind = NET_OPT_LONG, .value = &s, .arg = "N",
+         .help = "stop after N seconds (default: at Ctrl+C)", .min = 1, .max = 1000000},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--seconds N]", opts, 0, status) < 0)
+        return -1;
+    *seconds = s;
     return 0;
 }
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     long long seconds;
-    if (seconds_from_args(argc, argv, &seconds) < 0)
-        return 2;
+    int status;
+    if (seconds_from_args(argc, argv, &seconds, &status) < 0)
+        return status;
     aio_loop *loop;
     int rc = aio_loop_new(&loop);
     if (rc < 0) {

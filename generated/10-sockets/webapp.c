@@ -12,31 +12,6 @@
 
 static double idle_timeout = 5.0;     /* секунд на запрос: заголовок и тело */
 static double send_timeout = 10.0;    /* секунд на отправку ответа */
-
-static int seconds_arg(const char *name, const char *text, double *out)
-{
-    char *end;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0' || !(v > 0) || v > 86400) {
-        fprintf(stderr, "%s: expected seconds > 0, got \"%s\"\n", name, text);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        double *to = strcmp(argv[i], "--idle-timeout") == 0   ? &idle_timeout
-                     : strcmp(argv[i], "--send-timeout") == 0 ? &send_timeout
-                                                              : NULL;
-        if (to != NULL && (i + 1 == argc || seconds_arg(argv[i], argv[i + 1], to) < 0))
-            return -1;
-        i += to != NULL;
-    }
-    return 0;
-}
 /* fut, но не позже deadline (по часам цикла, aio_time): потом fut
    отменяется, а ошибка -- AIO_ETIMEDOUT. Ссылку на fut забирает. */
 static aio_future *by_deadline(aio_loop *loop, aio_future *fut, double deadline)
@@ -142,7 +117,7 @@ static int webapp_body(gen *g)
     rc = aio_start_server(f->loop, "127.0.0.1", f->port, new_conn, f->loop, &f->srv);
     if (rc < 0)
         GEN_RAISE(g, rc, "cannot listen on 127.0.0.1:%d: %s", f->port, strerror(-rc));
-    printf("Serving on http://127.0.0.1:%d/ (Ctrl+C to stop)\n", f->port);
+    net_say_listening("http", f->port, NULL);
     AIO_AWAIT_NEW(g, f->r, aio_future_new(f->loop));
     GEN_FINALLY(g);
     aio_server_close(f->srv);
@@ -150,10 +125,20 @@ static int webapp_body(gen *g)
 }
 int main(int argc, char **argv)
 {
+    int port = 5000, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5000)"},
+        {.name = "idle-timeout", .kind = NET_OPT_SECONDS, .value = &idle_timeout,
+         .arg = "S", .help = "seconds a client may take over a request (default 5)"},
+        {.name = "send-timeout", .kind = NET_OPT_SECONDS, .value = &send_timeout,
+         .arg = "S", .help = "seconds a client may take to read a reply (default 10)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N] [--idle-timeout S] [--send-timeout S]",
+                       opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int port = net_port_from_args(argc, argv, 5000);
-    if (port < 0 || parse_args(argc, argv) < 0)
-        return 2;
     net_raise_open_files_limit();
     aio_loop *loop;
     int rc = aio_loop_new(&loop);
@@ -169,6 +154,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "webapp: %s\n", r.error.msg);
         return 1;
     }
-    printf("Stopped.\n");
+    net_say_stopped();
     return 0;
 }

@@ -171,38 +171,15 @@ static double next_delay(void)
     double d = cfg.latency + cfg.jitter * (2 * u - 1);
     return d > 0 ? d : 0;
 }
-static int parse_ms(const char *s, double *out)
+/* Миллисекунды >= 0 (не больше 10 минут) в секунды: для --latency и
+   --jitter, через NET_OPT_CALL командной строки главы 1. */
+static int parse_ms(void *out, const char *s)
 {
     char *end;
     double v = strtod(s, &end);
     if (end == s || *end != '\0' || !(v >= 0) || v > 600000)
         return -1;
-    *out = v / 1000;
-    return 0;
-}
-
-static int parse_args(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        double *secs = strcmp(argv[i], "--idle-timeout") == 0   ? &cfg.idle
-                       : strcmp(argv[i], "--send-timeout") == 0 ? &cfg.send : NULL;
-        if (secs != NULL) {                              /* секунды, как в главе 10 */
-            char *end = "";
-            *secs = i + 1 < argc ? strtod(argv[++i], &end) : 0;
-            if (*end != '\0' || !(*secs > 0)) {
-                fprintf(stderr, "%s: expected seconds > 0\n", argv[i - 1]);
-                return -1;
-            }
-            continue;
-        }
-        int lat = strcmp(argv[i], "--latency") == 0, jit = strcmp(argv[i], "--jitter") == 0;
-        if (!lat && !jit)
-            continue;                            /* --port разбирает net */
-        if (i + 1 == argc || parse_ms(argv[++i], lat ? &cfg.latency : &cfg.jitter) < 0) {
-            fprintf(stderr, "%s: expected milliseconds >= 0\n", argv[i - 1]);
-            return -1;
-        }
-    }
+    *(double *)out = v / 1000;
     return 0;
 }
 /* fut, но не позже deadline (по часам цикла, aio_time): потом fut
@@ -480,12 +457,14 @@ static int serve_body(gen *g)
 {
     struct serve *f = gen_locals(g);
     int rc;
+    char note[128];
     GEN_BEGIN(g);
     rc = aio_start_server(f->loop, "127.0.0.1", f->port, new_conn, f->loop, &f->srv);
     if (rc < 0)
         GEN_RAISE(g, rc, "cannot listen on 127.0.0.1:%d: %s", f->port, strerror(-rc));
-    printf("Serving images on http://127.0.0.1:%d/WIDTH/HEIGHT (latency %.0f +- %.0f ms)\n",
-           f->port, cfg.latency * 1000, cfg.jitter * 1000);
+    snprintf(note, sizeof note, "images at /WIDTH/HEIGHT, latency %.0f +- %.0f ms",
+             cfg.latency * 1000, cfg.jitter * 1000);
+    net_say_listening("http", f->port, note);
     AIO_AWAIT_NEW(g, f->r, aio_future_new(f->loop));   /* до сигнала */
     GEN_FINALLY(g);
     aio_server_close(f->srv);
@@ -493,10 +472,24 @@ static int serve_body(gen *g)
 }
 int main(int argc, char **argv)
 {
+    int port = 5002, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5002)"},
+        {.name = "latency", .kind = NET_OPT_CALL, .value = &cfg.latency, .arg = "MS",
+         .help = "delay of every reply, ms (default 250)", .call = parse_ms},
+        {.name = "jitter", .kind = NET_OPT_CALL, .value = &cfg.jitter, .arg = "MS",
+         .help = "the delay varies by +- this, ms (default 50)", .call = parse_ms},
+        {.name = "idle-timeout", .kind = NET_OPT_SECONDS, .value = &cfg.idle, .arg = "S",
+         .help = "seconds a client may take over a request (default 5)"},
+        {.name = "send-timeout", .kind = NET_OPT_SECONDS, .value = &cfg.send, .arg = "S",
+         .help = "seconds a client may take to read a reply (default 30)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N] [--latency MS] [--jitter MS] "
+                       "[--idle-timeout S] [--send-timeout S]", opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int port = net_port_from_args(argc, argv, 5002);
-    if (port < 0 || parse_args(argc, argv) < 0)
-        return 2;
     net_raise_open_files_limit();
     crc_init();
     aio_loop *loop;
@@ -515,5 +508,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "imageserver: %s\n", r.error.msg);
         return 1;
     }
+    net_say_stopped();
     return 0;
 }
