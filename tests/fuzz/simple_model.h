@@ -76,9 +76,9 @@ static int simple_model(const uint8_t *s, size_t n, struct simple_req *req, size
         simple_run(s, n, &i, path_chars, 200);
         if (i == n)
             return 1;
-        size_t plen = strcspn((const char *)s + p0, "? ");
-        if (plen > i - p0)
-            plen = i - p0;
+        size_t plen = 0;           /* the path without the query */
+        while (p0 + plen < i && s[p0 + plen] != '?')
+            plen++;
         memcpy(r.path, s + p0, plen);
         if (!simple_lit(s, n, &i, " HTTP/1.1\r\nHost: ", &ended))
             return ended;
