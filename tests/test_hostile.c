@@ -753,6 +753,10 @@ static void start_server(struct hstate *st)
     char tag[64];
     snprintf(tag, sizeof tag, "hostile-%s-%s", st->k->name, st->c->name);
     assert_int_equal(sup_server_start(&st->srv, st->k->prog, tag, args, 10000), 0);
+    /* the port may listen before the server has opened everything it keeps
+       (chapter 5 opens its spare descriptor after listen()): count the
+       descriptors only once it says "Listening on" */
+    assert_int_equal(sup_wait_output(st->srv.log, "Listening on ", 10000), 0);
 }
 
 static void run_case(void **state)
