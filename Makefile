@@ -29,7 +29,7 @@ PKG_BUILD := gcc libc6-dev make perl noweb libcmocka-dev libcurl4-openssl-dev
 PKG_BOOK  := pandoc graphviz gnuplot-nox texlive-xetex texlive-latex-recommended texlive-latex-extra \
              texlive-lang-cyrillic texlive-fonts-recommended lmodern \
              fonts-dejavu-core fonts-dejavu-extra
-PKG_TEST  := curl netcat-openbsd poppler-utils procps apache2-utils valgrind python3
+PKG_TEST  := curl netcat-openbsd poppler-utils procps apache2-utils valgrind python3 nginx-light tidy
 PACKAGES  := $(PKG_BUILD) $(PKG_BOOK) $(PKG_TEST)
 
 CHAPTERS := $(sort $(wildcard book/*.nw))

@@ -54,7 +54,13 @@ while IFS=$'\t' read -r root files; do
   if [ "$mode" = lines ]; then
     case "$root" in *.c | *.h) lflag=(-L) ;; esac
   fi
-  { header "$root" "$files"; notangle "${lflag[@]}" -R"$root" "${chapters[@]}"; } >"$new" 2>"$tmp/err"
+  if [ "${root%.html}" != "$root" ]; then
+    # HTML: <!DOCTYPE> must come first, so the comment goes right after it
+    notangle -R"$root" "${chapters[@]}" 2>"$tmp/err" |
+      { IFS= read -r first; printf '%s\n' "$first"; header "$root" "$files"; cat; } >"$new"
+  else
+    { header "$root" "$files"; notangle "${lflag[@]}" -R"$root" "${chapters[@]}"; } >"$new" 2>"$tmp/err"
+  fi
   if [ -s "$tmp/err" ]; then
     echo "tangle.sh: notangle -R$root:" >&2; cat "$tmp/err" >&2; exit 1
   fi

@@ -172,7 +172,7 @@ int sup_stop(pid_t pid, int timeout_ms)
         return -1;
     kill(pid, SIGTERM);
     long long start = sup_now_ms(), deadline = start + timeout_ms;
-    long long next_term = start + 250;
+    long long next_term = start + 2000;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
         if (r == pid)
@@ -189,7 +189,7 @@ int sup_stop(pid_t pid, int timeout_ms)
         }
         if (sup_now_ms() >= next_term) {
             kill(pid, SIGTERM);
-            next_term += 250;
+            next_term += 2000;
         }
         sup_sleep_ms(5);
     }

@@ -69,10 +69,12 @@ int sup_send_str(int fd, const char *s);
  * or -errno (e.g. -ECONNRESET). cap must be at least 1. */
 ssize_t sup_recv_timeout(int fd, char *buf, size_t cap, int timeout_ms);
 
-/* Send SIGTERM to pid and reap it. SIGTERM is repeated every 250 ms, as a
+/* Send SIGTERM to pid and reap it. SIGTERM is repeated every 2 s, as a
  * person presses Ctrl+C again: a server whose flag-checking loop lost the
  * race with the first signal (it arrived just before a blocking call) is
- * woken by the next one. Returns its exit status (0..255) if it exited,
+ * woken by the next one. (Not sooner: a server under ASan may take half a
+ * second to exit — LeakSanitizer scans its heap — and a program that has
+ * put back the default action would die of the second signal.) Returns its exit status (0..255) if it exited,
  * 128+signal if a signal ended it, or -1 if it was still alive after
  * timeout_ms and had to be killed with SIGKILL. */
 int sup_stop(pid_t pid, int timeout_ms);

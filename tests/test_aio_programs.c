@@ -171,8 +171,8 @@ static void test_webapp_keep_alive_two_requests_one_connection(void **state)
     assert_true(sup_recv_timeout(fd, buf, sizeof buf, 5000) > 0);
     assert_non_null(strstr(buf, "<h1>Blog page</h1>")); /* same socket */
     /* pipelined: two requests in one segment, the last one closes */
-    assert_int_equal(sup_send_str(fd, "GET /nope HTTP/1.1\r\n\r\n"
-                                      "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"), 0);
+    assert_int_equal(sup_send_str(fd, "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                                      "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0);
     ssize_t n = sup_recv_all(fd, buf, sizeof buf, 5000);
     assert_true(n > 0);
     assert_non_null(strstr(buf, "404 Not Found"));

@@ -61,20 +61,23 @@ struct server_kind {
     int http;             /* speaks HTTP: an over-long head is refused */
     int idle_timeout;     /* takes --idle-timeout and closes idle clients */
     const char *garbage;  /* the answer to a line of junk; NULL: closed unanswered */
+    const char *big;      /* a request with a big reply (takes --send-timeout) */
 };
 
-#define HELLO "hello\n", "Hello world!", "Hello world!\n", 0, 0, "Hello world!"
+#define HELLO "hello\n", "Hello world!", "Hello world!\n", 0, 0, "Hello world!", NULL
+#define HELLO_IDLE "hello\n", "Hello world!", "Hello world!\n", 0, 1, "Hello world!", NULL
 #define HTTP_GET "GET / HTTP/1.1\r\nHost: test\r\n\r\n", "HTTP/1.1 200 OK", "</html>", 1, 1, \
-        "400 Bad Request"
+        "400 Bad Request", "GET / HTTP/1.1\r\nHost: test\r\n\r\n"
 #define IMAGE_GET "GET /8/8 HTTP/1.1\r\nHost: test\r\n\r\n", "HTTP/1.1 302 ", \
-        "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n", 1, 1, NULL
+        "Content-Length: 0\r\nConnection: keep-alive\r\n\r\n", 1, 1, "400 Bad Request", \
+        "GET /cache/1_1024_1024.png HTTP/1.1\r\nHost: test\r\n\r\n"
 
 static const struct server_kind kinds[] = {
-    {"select", "select-server", {NULL}, HELLO},
+    {"select", "select-server", {NULL}, HELLO_IDLE},
     {"selectors-epoll", "selectors-server", {"--backend", "epoll", NULL}, HELLO},
     {"selectors-poll", "selectors-server", {"--backend", "poll", NULL}, HELLO},
     {"selectors-select", "selectors-server", {"--backend", "select", NULL}, HELLO},
-    {"generators", "generators-server", {NULL}, HELLO},
+    {"generators", "generators-server", {NULL}, HELLO_IDLE},
     {"async-hello", "sockets-hello", {NULL}, HELLO},
     {"async-webapp", "sockets-webapp", {NULL}, HTTP_GET},
     {"imageserver", "images-imageserver", {"--latency", "5", "--jitter", "0"}, IMAGE_GET},
@@ -98,6 +101,9 @@ struct hcase {
     void (*run)(struct hstate *st);
     int idle_timeout_s; /* for servers that take it: 0 = a long one (60) */
     int idle_only;      /* run only against servers with an idle timeout */
+    int needs;          /* 1: only servers with a big request (a send deadline);
+                           2: only Hello servers (with an idle timeout: chapters 3, 5);
+                           3: only HTTP servers */
 };
 
 static int track(struct hstate *st, int fd)
@@ -617,17 +623,111 @@ static void case_emfile(struct hstate *st)
     assert_int_equal(ok, 0);
 }
 
+/* Finding 7: 1100 silent connections fill every descriptor number a
+ * select() server can watch (FD_SETSIZE), so every new client is refused.
+ * With an idle timeout (1 s here) the silent ones are closed and a new
+ * client is served within a few seconds; without one, never. */
+static void case_lockout(struct hstate *st)
+{
+    enum { SILENT = 1100 };
+    if (sup_raise_nofile(SILENT + 256) < 0) {
+        fprintf(stderr, "lockout: cannot raise RLIMIT_NOFILE, skipped\n");
+        return;
+    }
+    int *fds = malloc(SILENT * sizeof *fds);
+    assert_non_null(fds);
+    int opened = 0;
+    for (; opened < SILENT; opened++)
+        if ((fds[opened] = sup_connect(st->srv.port, 2000)) < 0)
+            break;
+    assert_true(opened > 1024);   /* more than select() can watch */
+    long long deadline = sup_now_ms() + 6000;
+    int ok = -1;
+    while (ok != 0 && sup_now_ms() < deadline)
+        if ((ok = fresh_exchange(st)) != 0)
+            sup_sleep_ms(200);
+    for (int i = 0; i < opened; i++)
+        close(fds[i]);
+    free(fds);
+    if (ok != 0)
+        fprintf(stderr, "%s/lockout: no new client served for 6 s after %d silent ones\n",
+                st->k->name, opened);
+    assert_int_equal(ok, 0);
+}
+
+/* Finding 6: requests pipelined on a few connections whose replies are
+ * never read. The server must not hold them: its send deadline
+ * (--send-timeout 1) closes each, our sends then fail (EPIPE/ECONNRESET);
+ * and meanwhile its memory stays bounded (VmRSS, a property, not a speed). */
+static long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+static void case_no_reader(struct hstate *st)
+{
+    enum { CONNS = 8, REPEAT = 2000, BOUND_MS = 8000 };
+    const char *req = st->k->big;
+    size_t rl = strlen(req), total = rl * REPEAT;
+    char *many = malloc(total);
+    assert_non_null(many);
+    for (int i = 0; i < REPEAT; i++)
+        memcpy(many + (size_t)i * rl, req, rl);
+    long rss0 = rss_kb(st->srv.pid), peak = rss0;
+    int fds[CONNS], closed[CONNS] = {0}, nclosed = 0;
+    size_t sent[CONNS] = {0};
+    for (int i = 0; i < CONNS; i++) {
+        fds[i] = client(st);
+        int small = 4096;
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    }
+    long long start = sup_now_ms();
+    while (nclosed < CONNS && sup_now_ms() - start < BOUND_MS) {
+        for (int i = 0; i < CONNS; i++) {
+            if (closed[i])
+                continue;
+            size_t at = sent[i] % total;
+            ssize_t n = send(fds[i], many + at, total - at, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0)
+                sent[i] += (size_t)n;
+            else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                closed[i] = 1, nclosed++;
+        }
+        long rss = rss_kb(st->srv.pid);
+        if (rss > peak)
+            peak = rss;
+        sup_sleep_ms(20);
+    }
+    free(many);
+    fprintf(stderr, "%s/no-reader: %d of %d closed in %lld ms; server RSS %ld -> peak %ld kB\n",
+            st->k->name, nclosed, CONNS, sup_now_ms() - start, rss0, peak);
+    assert_int_equal(nclosed, CONNS);
+    assert_true(peak - rss0 < 256 * 1024);   /* bounded: one reply per connection */
+}
+
 static const struct hcase cases[] = {
-    {"slowloris", case_slowloris, 1, 0},
-    {"trickle", case_trickle, 1, 1},
-    {"reset-mid-request", case_reset_mid_request, 0, 0},
-    {"reset-mid-response", case_reset_mid_response, 0, 0},
-    {"half-close", case_half_close, 0, 0},
-    {"huge-request", case_huge_request, 0, 0},
-    {"garbage", case_garbage, 0, 0},
-    {"one-byte-writes", case_one_byte_writes, 0, 0},
-    {"churn", case_churn, 0, 0},
-    {"emfile", case_emfile, 0, 0},
+    {"slowloris", case_slowloris, 1, 0, 0},
+    {"trickle", case_trickle, 1, 1, 3},
+    {"reset-mid-request", case_reset_mid_request, 0, 0, 0},
+    {"reset-mid-response", case_reset_mid_response, 0, 0, 0},
+    {"half-close", case_half_close, 0, 0, 0},
+    {"huge-request", case_huge_request, 0, 0, 0},
+    {"garbage", case_garbage, 0, 0, 0},
+    {"one-byte-writes", case_one_byte_writes, 0, 0, 0},
+    {"churn", case_churn, 0, 0, 0},
+    {"emfile", case_emfile, 0, 0, 0},
+    {"lockout", case_lockout, 1, 1, 2},
+    {"no-reader", case_no_reader, 0, 1, 1},
 };
 enum { NCASES = sizeof cases / sizeof cases[0] };
 
@@ -645,10 +745,18 @@ static void start_server(struct hstate *st)
         args[n++] = "--idle-timeout";
         args[n++] = idle;
     }
+    if (st->c->needs == 1 && st->k->big) {
+        args[n++] = "--send-timeout";
+        args[n++] = "1";
+    }
     args[n] = NULL;
     char tag[64];
     snprintf(tag, sizeof tag, "hostile-%s-%s", st->k->name, st->c->name);
     assert_int_equal(sup_server_start(&st->srv, st->k->prog, tag, args, 10000), 0);
+    /* the port may listen before the server has opened everything it keeps
+       (chapter 5 opens its spare descriptor after listen()): count the
+       descriptors only once it says "Listening on" */
+    assert_int_equal(sup_wait_output(st->srv.log, "Listening on ", 10000), 0);
 }
 
 static void run_case(void **state)
@@ -717,6 +825,10 @@ int main(void)
     for (int k = 0; k < NKINDS; k++)
         for (int c = 0; c < NCASES; c++) {
             if (cases[c].idle_only && !kinds[k].idle_timeout)
+                continue;
+            if ((cases[c].needs == 1 && !kinds[k].big) ||
+                (cases[c].needs == 2 && kinds[k].http) ||
+                (cases[c].needs == 3 && !kinds[k].http))
                 continue;
             snprintf(names[n], sizeof names[n], "%s/%s", kinds[k].name, cases[c].name);
             if (only && !strstr(names[n], only))

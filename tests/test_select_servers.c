@@ -209,7 +209,7 @@ static void test_sigterm_with_clients_connected(void **state)
     }
     char *out = sup_read_file(r->srv.log);
     assert_non_null(out);
-    assert_non_null(strstr(out, "Server stopped"));
+    assert_non_null(strstr(out, "Stopped."));
     free(out);
 }
 
@@ -370,7 +370,7 @@ static void test_backend_from_environment(void **state)
     assert_true(fd >= 0);
     assert_int_equal(roundtrip(fd, "hi\n"), 0);
     close(fd);
-    assert_int_equal(sup_wait_output(r.srv.log, "(backend: poll)", 5000), 0);
+    assert_int_equal(sup_wait_output(r.srv.log, "(backend: poll;", 5000), 0);
     assert_int_equal(stop(&r), 0);
     unlink(r.srv.log);
 

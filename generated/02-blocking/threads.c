@@ -104,16 +104,23 @@ static int serve_forever(int listen_fd)
 }
 int main(int argc, char **argv)
 {
+    int port = BLOCKING_DEFAULT_PORT, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5000)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N]", opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int port = net_port_from_args(argc, argv, BLOCKING_DEFAULT_PORT);
-    if (port < 0)
-        return 2;
     if (net_catch_stop_signals() < 0)
         return 1;
     int listen_fd = net_listen("127.0.0.1", port);
     if (listen_fd < 0)
         return 1;
+    net_say_listening(NULL, port, NULL);
     int rc = serve_forever(listen_fd);
     close(listen_fd);
+    net_say_stopped();
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char reply[] = "Hello world!\n";
@@ -20,6 +21,8 @@ struct server {
     fd_set readers, writers;     /* кого ждём на чтение, на запись */
     int maxfd;                   /* наибольший дескриптор в множествах */
     size_t unsent[FD_SETSIZE];   /* сколько байт ответа ещё не ушло */
+    double last[FD_SETSIZE];     /* когда клиент в последний раз ожил */
+    double idle;                 /* сколько секунд ему можно молчать */
     int running;
 };
 static int wake_write_fd = -1;
@@ -80,6 +83,7 @@ static void watch(struct server *srv, int fd, fd_set *set)
     FD_SET(fd, set);
     if (fd > srv->maxfd)
         srv->maxfd = fd;
+    srv->last[fd] = net_now();   /* признак жизни: см. «Молчуны» */
 }
 
 /* Сначала убрать из множеств, потом закрыть -- и никак иначе. */
@@ -89,6 +93,30 @@ static void drop_client(struct server *srv, int fd)
     FD_CLR(fd, &srv->writers);
     srv->unsent[fd] = 0;
     close(fd);
+}
+static int is_client(const struct server *srv, int fd)
+{
+    return fd != srv->listener && fd != srv->wake &&
+           (FD_ISSET(fd, &srv->readers) || FD_ISSET(fd, &srv->writers));
+}
+
+/* Закрыть клиентов, которые молчат дольше srv->idle секунд. Вернуть,
+   через сколько секунд истечёт срок следующего (-1: клиентов нет). */
+static double drop_idle(struct server *srv)
+{
+    double t = net_now(), next = -1;
+    for (int fd = 0; fd <= srv->maxfd; fd++) {
+        if (!is_client(srv, fd))
+            continue;
+        double left = srv->last[fd] + srv->idle - t;
+        if (left <= 0) {
+            printf("Closing idle connection (fd %d)\n", fd);
+            drop_client(srv, fd);
+        } else if (next < 0 || left < next) {
+            next = left;
+        }
+    }
+    return next;
 }
 static void accept_connections(struct server *srv)
 {
@@ -157,8 +185,10 @@ static void serve_client(struct server *srv, int fd)
 static int run(struct server *srv)
 {
     while (srv->running) {
+        double left = drop_idle(srv);               /* см. «Молчуны» */
+        struct timeval tv = {(time_t)left, (suseconds_t)((left - (time_t)left) * 1e6)};
         fd_set r = srv->readers, w = srv->writers;  /* select их испортит */
-        int n = select(srv->maxfd + 1, &r, &w, NULL, NULL);
+        int n = select(srv->maxfd + 1, &r, &w, NULL, left < 0 ? NULL : &tv);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -186,12 +216,20 @@ static int run(struct server *srv)
 }
 int main(int argc, char **argv)
 {
-    int port = net_port_from_args(argc, argv, 5001);
-    if (port < 0)
-        return 2;
+    static struct server srv;   /* static: unsent[] и last[] велики для стека */
+    int port = 5001, status;
+    srv.idle = 30;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5001)"},
+        {.name = "idle-timeout", .kind = NET_OPT_SECONDS, .value = &srv.idle, .arg = "S",
+         .help = "close a client silent for S seconds (default 30)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N] [--idle-timeout S]", opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
     net_raise_open_files_limit();
-    static struct server srv;   /* static: unsent[] велик для стека */
     srv.maxfd = -1;
     srv.running = 1;
     int wake_w = -1;
@@ -210,17 +248,17 @@ int main(int argc, char **argv)
     }
     watch(&srv, srv.listener, &srv.readers);
     watch(&srv, srv.wake, &srv.readers);
-    printf("Listening on 127.0.0.1:%d (select, FD_SETSIZE = %d)\n", port,
-           FD_SETSIZE);
+    char note[64];
+    snprintf(note, sizeof note, "select, FD_SETSIZE = %d", FD_SETSIZE);
+    net_say_listening(NULL, port, note);
     int rc = run(&srv);
     for (int fd = 0; fd <= srv.maxfd; fd++)
-        if (fd != srv.listener && fd != srv.wake
-            && (FD_ISSET(fd, &srv.readers) || FD_ISSET(fd, &srv.writers)))
+        if (is_client(&srv, fd))
             drop_client(&srv, fd);
     close(srv.listener);
     close(srv.wake);
     close(wake_w);
     close(spare_fd);
-    printf("Server stopped\n");
+    net_say_stopped();
     return rc == 0 ? 0 : 1;
 }

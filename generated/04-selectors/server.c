@@ -205,29 +205,34 @@ static int run(struct server *srv)
     }
     return 0;
 }
-/* --backend NAME; без флага -- NULL, и селектор сам посмотрит
-   на $SELECTOR_BACKEND, а затем возьмёт лучший. */
-static const char *backend_from_args(int argc, char **argv)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--backend") == 0)
-            return argv[i + 1];
-    return NULL;
-}
+/* --backend NAME (want); без флага -- NULL, и селектор сам посмотрит
+   на $SELECTOR_BACKEND, а затем возьмёт лучший. --list-backends --
+   напечатать имена собранных бэкендов и выйти. */
+static const char *want;
+static int list_backends;
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "--list-backends") == 0) {
+    int port = 5001, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5001)"},
+        {.name = "backend", .kind = NET_OPT_TEXT, .value = &want, .arg = "NAME",
+         .help = "epoll, poll, select... (default: the best one)"},
+        {.name = "list-backends", .kind = NET_OPT_FLAG, .value = &list_backends,
+         .help = "print the backends built in and exit"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N] [--backend NAME] [--list-backends]",
+                       opts, 0, &status) < 0)
+        return status;
+    if (list_backends) {
         for (size_t i = 0; selector_backend_at(i); i++)
             printf("%s\n", selector_backend_at(i));
         return 0;
     }
-    int port = net_port_from_args(argc, argv, 5001);
-    if (port < 0)
-        return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     net_raise_open_files_limit();
     struct server srv = {.running = 1, .listener = -1, .wake = -1};
-    const char *want = backend_from_args(argc, argv);
     int err = selector_new(&srv.sel, want);
     if (err < 0) {
         fprintf(stderr, "cannot create a selector (%s): %s; available:",
@@ -256,9 +261,11 @@ int main(int argc, char **argv)
     if (rc < 0)
         fprintf(stderr, "cannot start the server on 127.0.0.1:%d: %s\n", port,
                 strerror(-rc));
-    else
-        printf("Listening on 127.0.0.1:%d (backend: %s)\n", port,
-               selector_backend_name(srv.sel));
+    else {
+        char note[64];
+        snprintf(note, sizeof note, "backend: %s", selector_backend_name(srv.sel));
+        net_say_listening(NULL, port, note);
+    }
     if (rc == 0)
         rc = run(&srv);
     while (srv.clients != NULL)
@@ -275,6 +282,6 @@ int main(int argc, char **argv)
     if (spare_fd >= 0)
         close(spare_fd);
     selector_free(srv.sel);
-    printf("Server stopped\n");
+    net_say_stopped();
     return rc == 0 ? 0 : 1;
 }

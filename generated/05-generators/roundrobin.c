@@ -1,6 +1,7 @@
 /* Этот файл извлечён (tangle) из книги: book/05-generators.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "gen.h"
+#include "net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,8 +64,12 @@ static gen *queue_pop(struct queue *q)
     q->len--;
     return g;
 }
-int main(void)
+int main(int argc, char **argv)
 {
+    int status;
+    const struct net_option no_options[] = {{0}};
+    if (net_parse_args(argc, argv, "", no_options, 0, &status) < 0)
+        return status;   /* --help или опечатка: командная строка главы 1 */
     struct queue tasks = {0};
     gen *a = letters("hello");
     gen *b = numbers(4);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char reply[] = "Hello world!\n";
@@ -20,12 +21,14 @@ enum wait_kind { WAIT_READ, WAIT_WRITE };
 struct wait {
     enum wait_kind kind; /* ("read", fd) или ("write", fd) */
     int fd;
+    double until;        /* срок по net_now(); 0 -- ждать сколько угодно */
 };
 struct sched {
     gen **tasks;               /* очередь готовых: кольцевой буфер */
     size_t head, len, cap;
     gen *to_read[FD_SETSIZE];  /* кто ждёт чтения из fd */
     gen *to_write[FD_SETSIZE]; /* кто ждёт записи в fd */
+    double until[2][FD_SETSIZE]; /* их сроки: [0] -- чтение, [1] -- запись */
     int maxfd;                 /* наибольший fd, который кто-то ждал */
     int waiting;               /* сколько генераторов в словарях */
 };
@@ -65,6 +68,8 @@ static void sched_free(struct sched *s)
     free(s->tasks);
     free(s);
 }
+static double idle_timeout = 30; /* секунд молчания до закрытия */
+
 struct client {
     int fd;
     struct wait w;
@@ -76,14 +81,14 @@ static int client_body(gen *g)
     char buf[4096]; /* живёт только между остановками */
     GEN_BEGIN(g);
     for (;;) {
-        f->w = (struct wait){WAIT_READ, f->fd};
+        f->w = (struct wait){WAIT_READ, f->fd, net_now() + idle_timeout};
         GEN_YIELD(g, gen_ptr(&f->w));
         ssize_t n = recv(f->fd, buf, sizeof buf, 0);
         if (n < 0 && errno != ECONNRESET)
             fprintf(stderr, "client %d: recv: %s\n", f->fd, strerror(errno));
         if (n <= 0)
             break;
-        f->w = (struct wait){WAIT_WRITE, f->fd};
+        f->w = (struct wait){WAIT_WRITE, f->fd, net_now() + idle_timeout};
         GEN_YIELD(g, gen_ptr(&f->w));
         if (net_send_all(f->fd, reply, sizeof reply - 1) < 0)
             break;
@@ -142,7 +147,7 @@ static int server_body(gen *g)
     struct server *f = gen_locals(g);
     GEN_BEGIN(g);
     for (;;) {
-        f->w = (struct wait){WAIT_READ, f->fd};
+        f->w = (struct wait){WAIT_READ, f->fd, 0};   /* без срока */
         GEN_YIELD(g, gen_ptr(&f->w));
         accept_one(f);
     }
@@ -167,6 +172,7 @@ static void park(struct sched *s, gen *task, gen_value v)
         return;
     }
     map[w->fd] = task;
+    s->until[w->kind == WAIT_WRITE][w->fd] = w->until;
     s->waiting++;
     if (w->fd > s->maxfd)
         s->maxfd = w->fd;
@@ -189,6 +195,35 @@ static void run_one(struct sched *s)
         break;
     }
 }
+/* Через сколько секунд истечёт ближайший срок (-1: сроков нет). */
+static double nearest_deadline(const struct sched *s)
+{
+    double now = net_now(), next = -1;
+    for (int k = 0; k < 2; k++)
+        for (int fd = 0; fd <= s->maxfd; fd++) {
+            gen *task = k ? s->to_write[fd] : s->to_read[fd];
+            double left = s->until[k][fd] - now;
+            if (task != NULL && s->until[k][fd] > 0 && (next < 0 || left < next))
+                next = left > 0 ? left : 0;
+        }
+    return next;
+}
+
+/* Освободить тех, кто ждёт дольше своего срока. */
+static void drop_expired(struct sched *s)
+{
+    double now = net_now();
+    for (int k = 0; k < 2; k++)
+        for (int fd = 0; fd <= s->maxfd; fd++) {
+            gen **slot = k ? &s->to_write[fd] : &s->to_read[fd];
+            if (*slot == NULL || s->until[k][fd] == 0 || s->until[k][fd] > now)
+                continue;
+            printf("Closing idle connection (fd %d)\n", fd);
+            gen_free(*slot);               /* GEN_FINALLY закроет сокет */
+            *slot = NULL;
+            s->waiting--;
+        }
+}
 static int wait_for_io(struct sched *s, const sigset_t *unblocked)
 {
     fd_set rd, wr;
@@ -200,7 +235,9 @@ static int wait_for_io(struct sched *s, const sigset_t *unblocked)
         if (s->to_write[fd] != NULL)
             FD_SET(fd, &wr);
     }
-    if (pselect(s->maxfd + 1, &rd, &wr, NULL, NULL, unblocked) < 0)
+    double left = nearest_deadline(s);
+    struct timespec ts = {(time_t)left, (long)((left - (time_t)left) * 1e9)};
+    if (pselect(s->maxfd + 1, &rd, &wr, NULL, left < 0 ? NULL : &ts, unblocked) < 0)
         return errno == EINTR ? 0 : -errno;
     for (int fd = 0; fd <= s->maxfd; fd++) {
         gen **maps[2] = {s->to_read, s->to_write};
@@ -217,6 +254,7 @@ static int wait_for_io(struct sched *s, const sigset_t *unblocked)
             }
         }
     }
+    drop_expired(s);
     return 0;
 }
 static volatile sig_atomic_t stop_requested;
@@ -261,10 +299,17 @@ static int catch_stop_signals(sigset_t *unblocked)
 }
 int main(int argc, char **argv)
 {
+    int port = 5001, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5001)"},
+        {.name = "idle-timeout", .kind = NET_OPT_SECONDS, .value = &idle_timeout,
+         .arg = "S", .help = "close a client silent for S seconds (default 30)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N] [--idle-timeout S]", opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int port = net_port_from_args(argc, argv, 5001);
-    if (port < 0)
-        return 2;
     sigset_t unblocked;
     if (catch_stop_signals(&unblocked) < 0) {
         perror("sigaction");
@@ -288,7 +333,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "server: out of memory\n");
         return 1;
     }
+    net_say_listening(NULL, port, NULL);
     int rc = event_loop(s, &unblocked);
     sched_free(s);
+    net_say_stopped();
     return rc < 0 ? 1 : 0;
 }

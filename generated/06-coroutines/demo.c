@@ -1,6 +1,7 @@
 /* Этот файл извлечён (tangle) из книги: book/06-coroutines.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "gen.h"
+#include "net.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -54,8 +55,12 @@ static int average_body(gen *g)
     GEN_RETURN(g, f->avg);
     GEN_END(g);
 }
-int main(void)
+int main(int argc, char **argv)
 {
+    int status;
+    const struct net_option no_options[] = {{0}};
+    if (net_parse_args(argc, argv, "", no_options, 0, &status) < 0)
+        return status;   /* --help или опечатка: командная строка главы 1 */
     gen_result r;
     char buf[32];
     gen *g = gen_new(sub_gen_body, NULL, 0);

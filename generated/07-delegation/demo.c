@@ -1,6 +1,7 @@
 /* Этот файл извлечён (tangle) из книги: book/07-delegation.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "gen.h"
+#include "net.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -98,7 +99,14 @@ static int tim_body(gen *g)
 }
 int main(int argc, char **argv)
 {
-    int by_hand = argc > 1 && strcmp(argv[1], "--by-hand") == 0;
+    int by_hand = 0, status;
+    const struct net_option opts[] = {
+        {.name = "by-hand", .kind = NET_OPT_FLAG, .value = &by_hand,
+         .help = "delegate by hand instead of GEN_YIELD_FROM"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--by-hand]", opts, 0, &status) < 0)
+        return status;   /* командная строка главы 1 */
     gen_result r;
     gen *sg = gen_new(sub_gen_body, NULL, sizeof(struct sub_gen));
     gen *g = gen_prime(gen_new(by_hand ? delegator_by_hand_body : delegator_body,

@@ -1,6 +1,7 @@
 /* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/09-tasks.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
+#include "net.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -200,26 +201,43 @@ static const struct scenario scenarios[] = {
     {NULL, NULL, 0},
 };
 
-/* Без аргументов -- числа без конца; --seconds N -- N секунд;
-   --scenario ИМЯ -- сценарий. NULL: аргументы не те или нет памяти. */
-static gen *new_main(aio_loop *loop, int argc, char **argv)
+static int pick_scenario(void *slot, const char *name)
 {
-    char *end = "";
-    long long seconds = argc == 3 ? strtoll(argv[2], &end, 10) : 0;
-    if (argc == 1 || (argc == 3 && strcmp(argv[1], "--seconds") == 0
-                      && *end == '\0' && seconds >= 1 && seconds <= 1000000))
+    for (const struct scenario *s = scenarios; s->name != NULL; s++)
+        if (strcmp(name, s->name) == 0) {
+            *(const struct scenario **)slot = s;
+            return 0;
+        }
+    return -1;
+}
+
+/* Без параметров -- числа без конца; --seconds N -- N секунд;
+   --scenario ИМЯ -- сценарий. NULL и код выхода в *status: подсказка,
+   ошибка в параметрах (2) или нет памяти (1). */
+static gen *new_main(aio_loop *loop, int argc, char **argv, int *status)
+{
+    long seconds = 0;
+    const struct scenario *chosen = NULL;
+    const struct net_option opts[] = {
+        {.name = "seconds", .kind = NET_OPT_LONG, .value = &seconds, .arg = "N",
+         .help = "print numbers for N seconds (default: until Ctrl+C)",
+         .min = 1, .max = 1000000},
+        {.name = "scenario", .kind = NET_OPT_CALL, .value = &chosen, .arg = "NAME",
+         .help = "run a scenario instead: ties, spin, late, hang or read",
+         .call = pick_scenario},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--seconds N | --scenario NAME]", opts, 0,
+                       status) < 0)
+        return NULL;
+    *status = 1;
+    if (chosen == NULL)
         return gen_new(main_body, &(struct main_frame){.loop = loop,
                        .seconds = seconds}, sizeof(struct main_frame));
-    for (const struct scenario *s = scenarios; argc == 3 && s->name; s++)
-        if (strcmp(argv[1], "--scenario") == 0 && strcmp(argv[2], s->name) == 0) {
-            gen *g = gen_new(s->body, NULL, s->size);
-            if (g != NULL)
-                *(aio_loop **)gen_locals(g) = loop;
-            return g;
-        }
-    fprintf(stderr, "usage: %s [--seconds 1..1000000 | --scenario NAME]\n",
-            argv[0]);
-    return NULL;
+    gen *g = gen_new(chosen->body, NULL, chosen->size);
+    if (g != NULL)
+        *(aio_loop **)gen_locals(g) = loop;
+    return g;
 }
 int main(int argc, char **argv)
 {
@@ -230,7 +248,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "aio_loop_new: %s\n", strerror(-rc));
         return 1;
     }
-    gen *first = new_main(loop, argc, argv);
+    int status;
+    gen *first = new_main(loop, argc, argv, &status);
     gen_result r;
     rc = first != NULL ? aio_run(loop, first, &r) : 0;
     aio_loop_free(loop);
@@ -238,5 +257,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "main: %s\n", r.error.msg);
         return 1;
     }
-    return first != NULL ? 0 : 2;
+    return first != NULL ? 0 : status;
 }

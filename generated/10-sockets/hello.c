@@ -58,7 +58,7 @@ static int serve_body(gen *g)
     rc = aio_start_server(f->loop, "127.0.0.1", f->port, new_client, f->loop, &f->srv);
     if (rc < 0)
         GEN_RAISE(g, rc, "cannot listen on 127.0.0.1:%d: %s", f->port, strerror(-rc));
-    printf("Serving on 127.0.0.1:%d\n", f->port);
+    net_say_listening(NULL, f->port, NULL);
     f->forever = aio_future_new(f->loop);   /* его никто не завершит */
     AIO_AWAIT_NEW(g, f->r, f->forever);     /* ждём отмены по сигналу */
     GEN_FINALLY(g);
@@ -67,10 +67,15 @@ static int serve_body(gen *g)
 }
 int main(int argc, char **argv)
 {
+    int port = 5001, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5001)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N]", opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int port = net_port_from_args(argc, argv, 5001);
-    if (port < 0)
-        return 2;
     net_raise_open_files_limit();
     aio_loop *loop;
     int rc = aio_loop_new(&loop);
@@ -86,6 +91,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "server: %s\n", r.error.msg);
         return 1;
     }
-    printf("Stopped.\n");
+    net_say_stopped();
     return 0;
 }

@@ -8,136 +8,89 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
-static double idle_timeout = 5.0;     /* секунд на весь заголовок запроса */
-
-static int parse_args(int argc, char **argv)
+static double idle_timeout = 5.0;     /* секунд на запрос: заголовок и тело */
+static double send_timeout = 10.0;    /* секунд на отправку ответа */
+/* fut, но не позже deadline (по часам цикла, aio_time): потом fut
+   отменяется, а ошибка -- AIO_ETIMEDOUT. Ссылку на fut забирает. */
+static aio_future *by_deadline(aio_loop *loop, aio_future *fut, double deadline)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--idle-timeout") == 0 && i + 1 < argc) {
-            char *end;
-            idle_timeout = strtod(argv[++i], &end);
-            if (*end != '\0' || !(idle_timeout > 0)) {
-                fprintf(stderr, "--idle-timeout: expected seconds > 0\n");
-                return -1;
-            }
-        }
-    return 0;
-}
-/* Длина заголовка запроса вместе с пустой строкой, 0 -- ещё не весь. */
-static size_t head_length(const char *buf)
-{
-    const char *crlf = strstr(buf, "\r\n\r\n"), *lf = strstr(buf, "\n\n");
-    if (crlf != NULL && (lf == NULL || crlf < lf))
-        return (size_t)(crlf - buf) + 4;
-    return lf != NULL ? (size_t)(lf - buf) + 2 : 0;
-}
-/* HTTP/1.1: да, если клиент не сказал "Connection: close";
-   HTTP/1.0: только если сказал "Connection: keep-alive". */
-static int wants_keep_alive(const char *head, size_t len)
-{
-    struct http_request req;
-    const char *why;
-    if (http_parse_request_line(head, len, &req, &why) < 0
-        || strcmp(req.method, "GET") != 0)
-        return 0;
-    int http11 = strcmp(req.version, "HTTP/1.1") == 0;
-    for (const char *line = strchr(head, '\n'); line != NULL && line + 1 < head + len;
-         line = strchr(line + 1, '\n')) {
-        if (strncasecmp(line + 1, "Connection:", 11) != 0)
-            continue;
-        const char *v = line + 12;
-        while (*v == ' ')
-            v++;
-        if (strncasecmp(v, "close", 5) == 0)
-            return 0;
-        if (strncasecmp(v, "keep-alive", 10) == 0)
-            return 1;
-    }
-    return http11;
+    if (fut == NULL)
+        return NULL;
+    aio_future *w = aio_wait_for(loop, fut, deadline - aio_time(loop));
+    aio_future_unref(fut);
+    return w;
 }
 enum { OUT_MAX = 16384 };
 
-/* Ответ целиком в out: строка статуса, заголовки, тело. Длина или -1. */
-static int format_reply(char *out, const struct http_reply *reply, int keep)
-{
-    char error_page[512];
-    const char *body = reply->body;
-    if (body == NULL) {
-        http_error_body(error_page, sizeof error_page, reply->status, reply->detail);
-        body = error_page;
-    }
-    size_t body_len = strlen(body);
-    int n = http_format_head(out, OUT_MAX, reply->status, body_len, keep);
-    if (n < 0 || (size_t)n + body_len >= OUT_MAX)
-        return -1;
-    memcpy(out + n, body, body_len + 1);
-    return n + (int)body_len;
-}
-/* recv, но не позже deadline (по часам цикла, aio_time): ждём столько,
-   сколько до срока осталось, потом -- AIO_ETIMEDOUT. */
-static aio_future *recv_before(aio_loop *loop, int fd, char *buf, size_t cap,
-                               double deadline)
-{
-    aio_future *inner = aio_sock_recv(loop, fd, buf, cap);
-    if (inner == NULL)
-        return NULL;
-    aio_future *w = aio_wait_for(loop, inner, deadline - aio_time(loop));
-    aio_future_unref(inner);
-    return w;
-}
 struct conn {
     aio_loop *loop;
     int fd;
-    int keep;
-    int too_long;          /* буфер полон, а пустой строки нет */
-    size_t len, head;      /* байтов в buf; длина первого заголовка */
-    double deadline;       /* к этому моменту заголовок должен прийти целиком */
+    int keep;              /* соединение переживёт этот ответ */
+    int out_len;           /* длина готового ответа в out */
+    size_t len;            /* байтов в buf */
+    double deadline;       /* к этому моменту запрос должен прийти целиком */
+    struct http_parser parser;
+    struct http_request req;
     gen_value r;
     gen_error err;
     char buf[HTTP_HEAD_MAX];
     char out[OUT_MAX];
 };
 
+/* Убрать из начала buf n байтов, уже разобранных. */
+static void consume(struct conn *f, size_t n)
+{
+    memmove(f->buf, f->buf + n, f->len - n);
+    f->len -= n;
+}
+static int prepare_reply(struct conn *f)
+{
+    struct http_reply reply;
+    if (f->parser.status != 0) {
+        http_error_reply(&f->parser, &reply);
+        f->keep = 0;
+    } else {
+        http_route(webapp_routes, &f->req, &reply);
+        f->keep = f->req.keep_alive;
+    }
+    return http_format_reply(f->out, sizeof f->out, &reply, f->keep);
+}
+
 static int conn_body(gen *g)
 {
     struct conn *f = gen_locals(g);
     GEN_BEGIN(g);
     do {
-        f->too_long = 0;
         f->deadline = aio_time(f->loop) + idle_timeout;
-        while ((f->head = head_length(f->buf)) == 0) {
-            if (f->len == sizeof f->buf - 1) {
-                f->head = f->len;          /* слишком длинный: ответим 400 */
-                f->too_long = 1;
-                break;
-            }
-            if (aio_time(f->loop) >= f->deadline)
-                GEN_RETURN(g, gen_none()); /* срок вышел, а заголовка всё нет */
-            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_before(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len, f->deadline));
+        http_parser_init(&f->parser, &f->req);
+        while (http_parse_head(&f->parser, f->buf, f->len) == HTTP_MORE) {
+            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, by_deadline(f->loop, aio_sock_recv(f->loop, f->fd, f->buf + f->len, sizeof f->buf - f->len), f->deadline));
             if (f->err.code != 0 || f->r.i == 0)
                 GEN_RETURN(g, gen_none()); /* срок, отмена, ошибка или EOF */
             f->len += (size_t)f->r.i;
-            f->buf[f->len] = '\0';
         }
-        {
-            struct http_reply reply;
-            http_route_request(webapp_routes, f->buf, f->head, &reply);
-            if (f->too_long)
-                reply = (struct http_reply){400, NULL, "request head too large"};
-            f->keep = reply.status != 400 && wants_keep_alive(f->buf, f->head);
-            int n = format_reply(f->out, &reply, f->keep);
-            if (n < 0)
-                GEN_RAISE(g, -ENOSPC, "reply does not fit in %d bytes", OUT_MAX);
-            f->r = gen_int(n);
+        if (f->parser.status == 0)
+            consume(f, http_head_length(&f->parser));
+        while (f->parser.status == 0 && !http_body_done(&f->parser)) {
+            long used = http_skip_body(&f->parser, f->buf, f->len);
+            if (used < 0)
+                break;                      /* ошибка в теле: ответим о ней */
+            consume(f, (size_t)used);
+            if (http_body_done(&f->parser))
+                break;
+            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, by_deadline(f->loop, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf), f->deadline));
+            if (f->err.code != 0 || f->r.i == 0)
+                GEN_RETURN(g, gen_none());
+            f->len = (size_t)f->r.i;
         }
-        memmove(f->buf, f->buf + f->head, f->len - f->head + 1);
-        f->len -= f->head;
-        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_sendall(f->loop, f->fd, f->out, (size_t)f->r.i));
+        f->out_len = prepare_reply(f);
+        if (f->out_len < 0)
+            GEN_RAISE(g, -ENOSPC, "reply does not fit in %d bytes", OUT_MAX);
+        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, by_deadline(f->loop, aio_sock_sendall(f->loop, f->fd, f->out, (size_t)f->out_len), aio_time(f->loop) + send_timeout));
         if (f->err.code != 0)
-            GEN_RETURN(g, gen_none());
+            GEN_RETURN(g, gen_none());         /* срок вышел или клиент ушёл */
     } while (f->keep);
     GEN_FINALLY(g);
     close(f->fd);
@@ -164,7 +117,7 @@ static int webapp_body(gen *g)
     rc = aio_start_server(f->loop, "127.0.0.1", f->port, new_conn, f->loop, &f->srv);
     if (rc < 0)
         GEN_RAISE(g, rc, "cannot listen on 127.0.0.1:%d: %s", f->port, strerror(-rc));
-    printf("Serving on http://127.0.0.1:%d/ (Ctrl+C to stop)\n", f->port);
+    net_say_listening("http", f->port, NULL);
     AIO_AWAIT_NEW(g, f->r, aio_future_new(f->loop));
     GEN_FINALLY(g);
     aio_server_close(f->srv);
@@ -172,10 +125,20 @@ static int webapp_body(gen *g)
 }
 int main(int argc, char **argv)
 {
+    int port = 5000, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5000)"},
+        {.name = "idle-timeout", .kind = NET_OPT_SECONDS, .value = &idle_timeout,
+         .arg = "S", .help = "seconds a client may take over a request (default 5)"},
+        {.name = "send-timeout", .kind = NET_OPT_SECONDS, .value = &send_timeout,
+         .arg = "S", .help = "seconds a client may take to read a reply (default 10)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N] [--idle-timeout S] [--send-timeout S]",
+                       opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int port = net_port_from_args(argc, argv, 5000);
-    if (port < 0 || parse_args(argc, argv) < 0)
-        return 2;
     net_raise_open_files_limit();
     aio_loop *loop;
     int rc = aio_loop_new(&loop);
@@ -191,6 +154,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "webapp: %s\n", r.error.msg);
         return 1;
     }
-    printf("Stopped.\n");
+    net_say_stopped();
     return 0;
 }

@@ -21,61 +21,60 @@ struct options {
     int sync, async;               /* --mode sync|async|both */
 };
 
-static int usage(const char *prog)
+/* Параметры, которые не укладываются в готовые виды командной строки
+   главы 1 (net_parse_args): их разбирают эти функции. */
+static int add_url(void *value, const char *text)
 {
-    fprintf(stderr, "usage: %s [--count N] [--url URL]... [--dir DIR]\n"
-                    "       [--mode sync|async|both] [--limit K] [--timeout SEC]\n", prog);
-    return -1;
-}
-
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
+    struct job_config *job = value;
+    if (job->nurls == JOB_MAX_URLS)
         return -1;
-    *out = (size_t)v;
+    job->urls[job->nurls++] = text;
     return 0;
 }
-static int parse_options(int argc, char **argv, struct options *o)
+
+static int set_mode(void *value, const char *text)
 {
+    struct options *o = value;
+    if (strcmp(text, "sync") != 0 && strcmp(text, "async") != 0 && strcmp(text, "both") != 0)
+        return -1;
+    o->sync = strcmp(text, "async") != 0;
+    o->async = strcmp(text, "sync") != 0;
+    return 0;
+}
+
+static int set_timeout(void *value, const char *text)
+{
+    char *end;
+    double s = strtod(text, &end);
+    if (end == text || *end != '\0' || !(s > 0) || s >= 1e6)
+        return -1;
+    *(long *)value = (long)(s * 1000);
+    return 0;
+}
+static int parse_options(int argc, char **argv, struct options *o, int *status)
+{
+    long count = 10, limit = 0;
     *o = (struct options){.job = {.dir = "images", .timeout_ms = 30000},
-                          .count = 10, .sync = 1, .async = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v == NULL)
-            return usage(argv[0]);
-        i++;
-        if (strcmp(a, "--count") == 0 && parse_size(v, &o->count) == 0)
-            continue;
-        if (strcmp(a, "--limit") == 0 && parse_size(v, &o->limit) == 0)
-            continue;
-        if (strcmp(a, "--url") == 0 && o->job.nurls < JOB_MAX_URLS) {
-            o->job.urls[o->job.nurls++] = v;
-            continue;
-        }
-        if (strcmp(a, "--dir") == 0) {
-            o->job.dir = v;
-            continue;
-        }
-        if (strcmp(a, "--mode") == 0 && (strcmp(v, "sync") == 0 || strcmp(v, "async") == 0
-                                         || strcmp(v, "both") == 0)) {
-            o->sync = strcmp(v, "async") != 0;
-            o->async = strcmp(v, "sync") != 0;
-            continue;
-        }
-        if (strcmp(a, "--timeout") == 0) {
-            char *end;
-            double s = strtod(v, &end);
-            if (*end == '\0' && s > 0 && s < 1e6) {
-                o->job.timeout_ms = (long)(s * 1000);
-                continue;
-            }
-        }
-        fprintf(stderr, "%s: bad option or value: %s %s\n", argv[0], a, v);
-        return usage(argv[0]);
-    }
+                          .sync = 1, .async = 1};
+    const struct net_option opts[] = {
+        {.name = "count", .kind = NET_OPT_LONG, .value = &count, .arg = "N",
+         .help = "how many images, each way (default 10)", .min = 0, .max = 1000000},
+        {.name = "url", .kind = NET_OPT_CALL, .value = &o->job, .arg = "URL",
+         .help = "where to download from; repeat to take them in turn", .call = add_url},
+        {.name = "dir", .kind = NET_OPT_TEXT, .value = &o->job.dir, .arg = "DIR",
+         .help = "where to save the images (default images)"},
+        {.name = "mode", .kind = NET_OPT_CALL, .value = o, .arg = "sync|async|both",
+         .help = "which runs to make (default both)", .call = set_mode},
+        {.name = "limit", .kind = NET_OPT_LONG, .value = &limit, .arg = "K",
+         .help = "at most K downloads at once (default 0: all)", .min = 0, .max = 1000000},
+        {.name = "timeout", .kind = NET_OPT_CALL, .value = &o->job.timeout_ms, .arg = "SEC",
+         .help = "give up one download after SEC seconds (default 30)", .call = set_timeout},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[options]", opts, 0, status) < 0)
+        return -1;
+    o->count = (size_t)count;
+    o->limit = (size_t)limit;
     if (o->job.nurls == 0)
         o->job.urls[o->job.nurls++] = DEFAULT_URL;
     return 0;
@@ -215,8 +214,9 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct options o;
-    if (parse_options(argc, argv, &o) < 0)
-        return 2;
+    int status;
+    if (parse_options(argc, argv, &o, &status) < 0)
+        return status;
     net_raise_open_files_limit();      /* сокет и файл на каждую загрузку */
     if (mkdir(o.job.dir, 0755) < 0 && errno != EEXIST) {
         fprintf(stderr, "mkdir %s: %s\n", o.job.dir, strerror(errno));

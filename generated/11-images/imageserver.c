@@ -153,8 +153,9 @@ enum { MAX_SIDE = 1024 };
 
 static struct {
     double latency, jitter;       /* секунды: задержка ответа latency ± jitter */
-    double idle;                  /* секунды на весь заголовок запроса */
-} cfg = {0.250, 0.050, 5.0};
+    double idle;                  /* секунды на запрос: заголовок и тело */
+    double send;                  /* секунды на отправку ответа */
+} cfg = {0.250, 0.050, 5.0, 30.0};
 
 static struct {
     unsigned long serial;         /* номер последней выданной картинки */
@@ -170,48 +171,25 @@ static double next_delay(void)
     double d = cfg.latency + cfg.jitter * (2 * u - 1);
     return d > 0 ? d : 0;
 }
-static int parse_ms(const char *s, double *out)
+/* Миллисекунды >= 0 (не больше 10 минут) в секунды: для --latency и
+   --jitter, через NET_OPT_CALL командной строки главы 1. */
+static int parse_ms(void *out, const char *s)
 {
     char *end;
     double v = strtod(s, &end);
     if (end == s || *end != '\0' || !(v >= 0) || v > 600000)
         return -1;
-    *out = v / 1000;
+    *(double *)out = v / 1000;
     return 0;
 }
-
-static int parse_args(int argc, char **argv)
+/* fut, но не позже deadline (по часам цикла, aio_time): потом fut
+   отменяется, а ошибка -- AIO_ETIMEDOUT. Ссылку на fut забирает. */
+static aio_future *by_deadline(aio_loop *loop, aio_future *fut, double deadline)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--idle-timeout") == 0) {    /* секунды, как в главе 8 */
-            char *end = "";
-            cfg.idle = i + 1 < argc ? strtod(argv[++i], &end) : 0;
-            if (*end != '\0' || !(cfg.idle > 0)) {
-                fprintf(stderr, "--idle-timeout: expected seconds > 0\n");
-                return -1;
-            }
-            continue;
-        }
-        int lat = strcmp(argv[i], "--latency") == 0, jit = strcmp(argv[i], "--jitter") == 0;
-        if (!lat && !jit)
-            continue;                            /* --port разбирает net */
-        if (i + 1 == argc || parse_ms(argv[++i], lat ? &cfg.latency : &cfg.jitter) < 0) {
-            fprintf(stderr, "%s: expected milliseconds >= 0\n", argv[i - 1]);
-            return -1;
-        }
-    }
-    return 0;
-}
-/* recv, но не позже deadline (по часам цикла, aio_time): ждём столько,
-   сколько до срока осталось, потом -- AIO_ETIMEDOUT. */
-static aio_future *recv_before(aio_loop *loop, int fd, char *buf, size_t cap,
-                               double deadline)
-{
-    aio_future *inner = aio_sock_recv(loop, fd, buf, cap);
-    if (inner == NULL)
+    if (fut == NULL)
         return NULL;
-    aio_future *w = aio_wait_for(loop, inner, deadline - aio_time(loop));
-    aio_future_unref(inner);
+    aio_future *w = aio_wait_for(loop, fut, deadline - aio_time(loop));
+    aio_future_unref(fut);
     return w;
 }
 enum route_kind {
@@ -221,7 +199,9 @@ enum route_kind {
     R_FAIL_CUT,   /* /cut/W/H: оборвать соединение посреди тела */
     R_FAIL_HANG,  /* /hang/W/H: не отвечать вовсе */
     R_STATS,      /* /stats и /stats/reset: счётчики */
-    R_UNKNOWN     /* всё остальное: 404 сразу */
+    R_UNKNOWN,    /* всё остальное: 404 сразу */
+    R_METHOD,     /* не GET и не HEAD: 405 */
+    R_BAD         /* запрос не разобрался: status */
 };
 
 struct route {
@@ -229,51 +209,57 @@ struct route {
     int w, h;
     unsigned long serial;
     int reset;                   /* /stats/reset */
+    int status;                  /* для R_BAD */
 };
-static int side_ok(int v)
+/* Совпадает ли s целиком с образцом pat, где каждое # -- десятичное
+   число не больше max[i] (оно пишется в out[i]). */
+static int match(const char *s, const char *pat, const unsigned long *max,
+                 unsigned long *out)
 {
-    return v >= 1 && v <= MAX_SIDE;
+    for (int k = 0; *pat != '\0'; pat++) {
+        if (*pat != '#') {
+            if (*s++ != *pat)
+                return 0;
+            continue;
+        }
+        const char *start = s;
+        unsigned long v = 0;
+        for (; *s >= '0' && *s <= '9'; s++) {
+            unsigned long d = (unsigned long)(*s - '0');
+            if (v > (max[k] - d) / 10)
+                return 0;            /* больше предела: не наше число */
+            v = v * 10 + d;
+        }
+        if (s == start)
+            return 0;
+        out[k++] = v;
+    }
+    return *s == '\0';
 }
-
 static struct route parse_route(char *target)
 {
+    static const unsigned long sides[] = {MAX_SIDE, MAX_SIDE};
+    static const unsigned long cached[] = {999999999, MAX_SIDE, MAX_SIDE};
     struct route r = {.kind = R_UNKNOWN};
+    unsigned long v[3];
     char *q = strchr(target, '?');
     if (q != NULL)
         *q = '\0';
-    int n = 0;
     if (strcmp(target, "/stats") == 0 || strcmp(target, "/stats/reset") == 0)
-        r = (struct route){.kind = R_STATS, .reset = target[6] != '\0'};
-    else if (sscanf(target, "/cache/%lu_%d_%d.png%n", &r.serial, &r.w, &r.h, &n) == 3
-             && target[n] == '\0')
-        r.kind = R_IMAGE;
-    else if (sscanf(target, "/%d/%d%n", &r.w, &r.h, &n) == 2 && target[n] == '\0')
-        r.kind = R_REDIRECT;
-    else if (sscanf(target, "/404/%d/%d%n", &r.w, &r.h, &n) == 2)
-        r.kind = R_FAIL_404;
-    else if (sscanf(target, "/cut/%d/%d%n", &r.w, &r.h, &n) == 2)
-        r.kind = R_FAIL_CUT;
+        return (struct route){.kind = R_STATS, .reset = target[6] != '\0'};
+    if (match(target, "/cache/#_#_#.png", cached, v))
+        r = (struct route){R_IMAGE, (int)v[1], (int)v[2], v[0], 0, 0};
+    else if (match(target, "/#/#", sides, v))
+        r = (struct route){R_REDIRECT, (int)v[0], (int)v[1], 0, 0, 0};
+    else if (match(target, "/404/#/#", sides, v))
+        r = (struct route){R_FAIL_404, (int)v[0], (int)v[1], 0, 0, 0};
+    else if (match(target, "/cut/#/#", sides, v))
+        r = (struct route){R_FAIL_CUT, (int)v[0], (int)v[1], 0, 0, 0};
     else if (strncmp(target, "/hang", 5) == 0)
         r.kind = R_FAIL_HANG;
-    if ((r.kind == R_IMAGE || r.kind == R_REDIRECT || r.kind == R_FAIL_CUT)
-        && !(side_ok(r.w) && side_ok(r.h)))
-        r.kind = R_UNKNOWN;
+    if (r.kind != R_FAIL_HANG && r.kind != R_UNKNOWN && (r.w < 1 || r.h < 1))
+        r.kind = R_UNKNOWN;          /* сторона 0 */
     return r;
-}
-/* Длина заголовка запроса вместе с пустой строкой, 0 -- ещё не весь. */
-static size_t head_length(const char *buf)
-{
-    const char *end = strstr(buf, "\r\n\r\n");
-    return end != NULL ? (size_t)(end - buf) + 4 : 0;
-}
-
-static int asks_close(const char *head, size_t len)
-{
-    for (const char *l = strchr(head, '\n'); l != NULL && l < head + len; l = strchr(l + 1, '\n'))
-        if (strncasecmp(l + 1, "Connection:", 11) == 0 && strstr(l, "close") != NULL
-            && strstr(l, "close") < strchr(l + 1, '\n'))
-            return 1;
-    return 0;
 }
 /* Заголовок ответа и body_len байтов тела (само тело -- забота
    вызвавшего) в новом буфере; длина заголовка -- в *head_len. */
@@ -329,10 +315,19 @@ static unsigned char *respond(const struct route *r, int keep, size_t *len)
             stats.peak_conns = stats.conns;
         }
         break;
+    case R_METHOD:
+        snprintf(text, sizeof text, "Method not allowed\n");
+        break;
+    case R_BAD:
+        snprintf(text, sizeof text, "%d %s\n", r->status, http_reason(r->status));
+        break;
     default:
         snprintf(text, sizeof text, "Not found\n");
     }
-    out = reply(r->kind == R_STATS ? 200 : 404, "", "text/plain", strlen(text), keep, &head);
+    int status = r->kind == R_STATS ? 200 : r->kind == R_METHOD ? 405
+                 : r->kind == R_BAD ? r->status : 404;
+    out = reply(status, status == 405 ? "Allow: GET, HEAD\r\n" : "", "text/plain",
+                strlen(text), keep, &head);
     if (out != NULL)
         memcpy(out + head, text, strlen(text));
     *len = head + strlen(text);
@@ -341,9 +336,12 @@ static unsigned char *respond(const struct route *r, int keep, size_t *len)
 struct conn {
     aio_loop *loop;
     int fd;
-    size_t len, head;            /* байтов в buf; длина заголовка запроса */
-    double deadline;             /* срок, к которому заголовок должен прийти */
+    size_t len;                  /* байтов в buf */
+    double deadline;             /* срок, к которому запрос должен прийти */
     int keep, counted;           /* держать соединение; запрос учтён в active */
+    int head_only;               /* HEAD: ответить без тела */
+    struct http_parser parser;
+    struct http_request req;
     struct route route;
     unsigned char *out;          /* ответ целиком */
     size_t out_len;
@@ -351,6 +349,13 @@ struct conn {
     gen_error err;
     char buf[HTTP_HEAD_MAX];
 };
+
+/* Убрать из начала buf n байтов, уже разобранных. */
+static void consume(struct conn *f, size_t n)
+{
+    memmove(f->buf, f->buf + n, f->len - n);
+    f->len -= n;
+}
 
 static void request_begin(struct conn *f)
 {
@@ -374,42 +379,55 @@ static int conn_body(gen *g)
         stats.peak_conns = stats.conns;
     for (;;) {
         f->deadline = aio_time(f->loop) + cfg.idle;
-        while ((f->head = head_length(f->buf)) == 0) {
-            if (f->len == sizeof f->buf - 1)
-                GEN_RETURN(g, gen_none());           /* заголовок не влез: до свидания */
-            if (aio_time(f->loop) >= f->deadline)
-                GEN_RETURN(g, gen_none());           /* срок вышел, а заголовка всё нет */
-            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, recv_before(f->loop, f->fd, f->buf + f->len, sizeof f->buf - 1 - f->len, f->deadline));
+        http_parser_init(&f->parser, &f->req);
+        while (http_parse_head(&f->parser, f->buf, f->len) == HTTP_MORE) {
+            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, by_deadline(f->loop, aio_sock_recv(f->loop, f->fd, f->buf + f->len, sizeof f->buf - f->len), f->deadline));
             if (f->err.code != 0 || f->r.i == 0)
-                GEN_RETURN(g, gen_none());           /* срок, ошибка, отмена или клиент ушёл */
+                GEN_RETURN(g, gen_none()); /* срок, отмена, ошибка или EOF */
             f->len += (size_t)f->r.i;
-            f->buf[f->len] = '\0';
         }
-        {
-            struct http_request req;
-            const char *why;
-            if (http_parse_request_line(f->buf, f->head, &req, &why) < 0)
-                GEN_RETURN(g, gen_none());           /* не HTTP: молча закрываем */
-            f->route = parse_route(req.target);
-            f->keep = strcmp(req.version, "HTTP/1.1") == 0 && !asks_close(f->buf, f->head);
-            memmove(f->buf, f->buf + f->head, f->len - f->head + 1);
-            f->len -= f->head;
+        if (f->parser.status == 0)
+            consume(f, http_head_length(&f->parser));
+        while (f->parser.status == 0 && !http_body_done(&f->parser)) {
+            long used = http_skip_body(&f->parser, f->buf, f->len);
+            if (used < 0)
+                break;                      /* ошибка в теле: ответим о ней */
+            consume(f, (size_t)used);
+            if (http_body_done(&f->parser))
+                break;
+            AIO_AWAIT_NEW_CATCH(g, f->r, f->err, by_deadline(f->loop, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf), f->deadline));
+            if (f->err.code != 0 || f->r.i == 0)
+                GEN_RETURN(g, gen_none());
+            f->len = (size_t)f->r.i;
+        }
+        if (f->parser.status != 0) {
+            f->route = (struct route){.kind = R_BAD, .status = f->parser.status};
+            f->keep = 0;
+        } else {
+            f->head_only = strcmp(f->req.method, "HEAD") == 0;
+            if (strcmp(f->req.method, "GET") != 0 && !f->head_only)
+                f->route = (struct route){.kind = R_METHOD};
+            else
+                f->route = parse_route(f->req.target);
+            f->keep = f->req.keep_alive;
         }
         if (f->route.kind == R_FAIL_HANG) {
             request_begin(f);
             do
-                AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf - 1));
+                AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf));
             while (f->err.code == 0 && f->r.i > 0);
             GEN_RETURN(g, gen_none());
         }
-        if (f->route.kind != R_STATS && f->route.kind != R_UNKNOWN) {
+        if (f->route.kind < R_STATS) {           /* картинки и поломки */
             request_begin(f);
             AIO_AWAIT_NEW(g, f->r, aio_sleep(f->loop, next_delay()));
         }
         f->out = respond(&f->route, f->keep, &f->out_len);
         if (f->out == NULL)
             GEN_RAISE(g, -ENOMEM, "no memory for a reply");
-        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_sendall(f->loop, f->fd, f->out, f->out_len));
+        if (f->head_only)
+            f->out_len = (size_t)(strstr((char *)f->out, "\r\n\r\n") + 4 - (char *)f->out);
+        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, by_deadline(f->loop, aio_sock_sendall(f->loop, f->fd, f->out, f->out_len), aio_time(f->loop) + cfg.send));
         free(f->out);
         f->out = NULL;
         request_end(f);
@@ -439,12 +457,14 @@ static int serve_body(gen *g)
 {
     struct serve *f = gen_locals(g);
     int rc;
+    char note[128];
     GEN_BEGIN(g);
     rc = aio_start_server(f->loop, "127.0.0.1", f->port, new_conn, f->loop, &f->srv);
     if (rc < 0)
         GEN_RAISE(g, rc, "cannot listen on 127.0.0.1:%d: %s", f->port, strerror(-rc));
-    printf("Serving images on http://127.0.0.1:%d/WIDTH/HEIGHT (latency %.0f +- %.0f ms)\n",
-           f->port, cfg.latency * 1000, cfg.jitter * 1000);
+    snprintf(note, sizeof note, "images at /WIDTH/HEIGHT, latency %.0f +- %.0f ms",
+             cfg.latency * 1000, cfg.jitter * 1000);
+    net_say_listening("http", f->port, note);
     AIO_AWAIT_NEW(g, f->r, aio_future_new(f->loop));   /* до сигнала */
     GEN_FINALLY(g);
     aio_server_close(f->srv);
@@ -452,10 +472,24 @@ static int serve_body(gen *g)
 }
 int main(int argc, char **argv)
 {
+    int port = 5002, status;
+    const struct net_option opts[] = {
+        {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
+         .help = "port to listen on (default 5002)"},
+        {.name = "latency", .kind = NET_OPT_CALL, .value = &cfg.latency, .arg = "MS",
+         .help = "delay of every reply, ms (default 250)", .call = parse_ms},
+        {.name = "jitter", .kind = NET_OPT_CALL, .value = &cfg.jitter, .arg = "MS",
+         .help = "the delay varies by +- this, ms (default 50)", .call = parse_ms},
+        {.name = "idle-timeout", .kind = NET_OPT_SECONDS, .value = &cfg.idle, .arg = "S",
+         .help = "seconds a client may take over a request (default 5)"},
+        {.name = "send-timeout", .kind = NET_OPT_SECONDS, .value = &cfg.send, .arg = "S",
+         .help = "seconds a client may take to read a reply (default 30)"},
+        {0},
+    };
+    if (net_parse_args(argc, argv, "[--port N] [--latency MS] [--jitter MS] "
+                       "[--idle-timeout S] [--send-timeout S]", opts, 0, &status) < 0)
+        return status;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int port = net_port_from_args(argc, argv, 5002);
-    if (port < 0 || parse_args(argc, argv) < 0)
-        return 2;
     net_raise_open_files_limit();
     crc_init();
     aio_loop *loop;
@@ -474,5 +508,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "imageserver: %s\n", r.error.msg);
         return 1;
     }
+    net_say_stopped();
     return 0;
 }

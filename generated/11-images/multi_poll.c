@@ -1,6 +1,7 @@
 /* Этот файл извлечён (tangle) из книги: book/11-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "job.h"
+#include "net.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,14 +11,25 @@
 
 int main(int argc, char **argv)
 {
+    int status, first = net_parse_args(argc, argv, "[COUNT [URL [DIR]]]",
+                                       (const struct net_option[]){{0}}, 3, &status);
+    if (first < 0)
+        return status;              /* --help или опечатка: глава 1 */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    size_t count = argc > 1 ? strtoul(argv[1], NULL, 10) : 10;
-    struct job_config cfg = {.urls = {argc > 2 ? argv[2] : "http://127.0.0.1:5002/320/240"},
-                             .nurls = 1, .dir = argc > 3 ? argv[3] : "images",
+    char **arg = argv + first;
+    int n = argc - first;
+    char *end = "";
+    size_t count = n > 0 ? strtoul(arg[0], &end, 10) : 10;
+    struct job_config cfg = {.urls = {n > 1 ? arg[1] : "http://127.0.0.1:5002/320/240"},
+                             .nurls = 1, .dir = n > 2 ? arg[2] : "images",
                              .timeout_ms = 30000};
-    if (count == 0 || count > 100000 || (mkdir(cfg.dir, 0755) < 0 && errno != EEXIST)) {
+    if (*end != '\0' || count == 0 || count > 100000) {
         fprintf(stderr, "usage: %s [COUNT [URL [DIR]]]\n", argv[0]);
         return 2;
+    }
+    if (mkdir(cfg.dir, 0755) < 0 && errno != EEXIST) {
+        fprintf(stderr, "mkdir %s: %s\n", cfg.dir, strerror(errno));
+        return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     struct job *jobs = calloc(count, sizeof *jobs);

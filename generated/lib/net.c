@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <getopt.h>
 #include <sys/resource.h>
 #include <fcntl.h>
 #include "net.h"
@@ -55,33 +57,106 @@ int net_listen(const char *host, int port)
         return listen_failed("listen", host, port, fd);
     return fd;
 }
-static int parse_port(const char *text, const char *source)
+static int set_value(const struct net_option *o, const char *text)
 {
-    char *end;
+    char *end = NULL;
+    long l = 0;
+    double d = 0;
     errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || v < 1 || v > 65535) {
-        fprintf(stderr, "%s: bad port number \"%s\" (expected 1..65535)\n",
-                source, text);
-        return -EINVAL;
+    if (o->kind == NET_OPT_PORT || o->kind == NET_OPT_LONG)
+        l = strtol(text, &end, 10);
+    else if (o->kind == NET_OPT_SECONDS)
+        d = strtod(text, &end);
+    int junk = end != NULL && (end == text || *end != '\0' || errno != 0);
+    switch (o->kind) {
+    case NET_OPT_FLAG: *(int *)o->value = 1; return 0;
+    case NET_OPT_TEXT: *(const char **)o->value = text; return 0;
+    case NET_OPT_CALL:
+        if (o->call(o->value, text) == 0)
+            return 0;
+        break;
+    case NET_OPT_PORT:
+        if (!junk && l >= 1 && l <= 65535)
+            return *(int *)o->value = (int)l, 0;
+        break;
+    case NET_OPT_LONG:
+        if (!junk && l >= o->min && l <= o->max)
+            return *(long *)o->value = l, 0;
+        break;
+    case NET_OPT_SECONDS:
+        if (!junk && d > 0 && (o->max == 0 || d <= (double)o->max))
+            return *(double *)o->value = d, 0;
+        break;
     }
-    return (int)v;
+    fprintf(stderr, "--%s: bad value '%s'\n", o->name, text);
+    return -1;
+}
+static void print_usage(FILE *f, const char *prog, const char *usage,
+                        const struct net_option *opts)
+{
+    const char *base = strrchr(prog, '/');
+    fprintf(f, "usage: %s %s\n", base ? base + 1 : prog, usage);
+    for (int i = 0; opts[i].name != NULL; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+                 opts[i].arg ? opts[i].arg : "");
+        fprintf(f, "  %-20s  %s\n", left, opts[i].help);
+    }
+    fprintf(f, "  %-20s  %s\n", "--help", "show this help and exit");
 }
 
-int net_port_from_args(int argc, char **argv, int default_port)
+void net_say_listening(const char *scheme, int port, const char *note)
 {
-    const char *text = getenv("PORT"), *source = "PORT";
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--port") == 0 && i + 1 < argc)
-            text = argv[++i], source = "--port";
-        else if (strncmp(argv[i], "--port=", 7) == 0)
-            text = argv[i] + 7, source = "--port";
-        else if (strcmp(argv[i], "--port") == 0)
-            text = "", source = "--port";
+    printf("Listening on %s%s127.0.0.1:%d%s (%s%sCtrl+C to stop)\n",
+           scheme ? scheme : "", scheme ? "://" : "", port, scheme ? "/" : "",
+           note ? note : "", note ? "; " : "");
+}
+
+void net_say_stopped(void)
+{
+    printf("Stopped.\n");
+}
+
+int net_parse_args(int argc, char **argv, const char *usage,
+                   const struct net_option *opts, int max_positional,
+                   int *exit_status)
+{
+    enum { MAX_OPTS = 16 };
+    struct option longs[MAX_OPTS + 2];
+    int n = 0, c, bad = 0;
+    for (; opts[n].name != NULL && n < MAX_OPTS; n++)
+        longs[n] = (struct option){opts[n].name,
+                                   opts[n].kind == NET_OPT_FLAG ? no_argument
+                                                                : required_argument,
+                                   NULL, n};
+    longs[n] = (struct option){"help", no_argument, NULL, n};
+    longs[n + 1] = (struct option){NULL, 0, NULL, 0};
+    const char *env = getenv("PORT");
+    for (int i = 0; env != NULL && *env != '\0' && opts[i].name != NULL; i++)
+        if (opts[i].kind == NET_OPT_PORT && set_value(&opts[i], env) < 0) {
+            fprintf(stderr, "(from the environment variable PORT)\n");
+            *exit_status = 2;
+            return -1;
+        }
+    optind = 0;                   /* glibc: начать разбор заново */
+    while (!bad && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (c == n) {             /* --help */
+            print_usage(stdout, argv[0], usage, opts);
+            *exit_status = 0;
+            return -1;
+        }
+        bad = c < 0 || c > n || set_value(&opts[c], optarg) < 0;
     }
-    if (text == NULL || (*text == '\0' && strcmp(source, "PORT") == 0))
-        return default_port;
-    return parse_port(text, source);
+    if (!bad && argc - optind > max_positional) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
+        bad = 1;
+    }
+    if (bad) {
+        print_usage(stderr, argv[0], usage, opts);
+        *exit_status = 2;
+        return -1;
+    }
+    return optind;
 }
 int net_send_all(int fd, const void *buf, size_t len)
 {
@@ -163,22 +238,28 @@ int net_catch_stop_signals(void)
     }
     return 0;
 }
+double net_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 int net_close_after_reply(int fd)
 {
     char sink[4096];
     size_t drained = 0;
-    int quiet_polls = 0;
+    double deadline = net_now() + 1.0;
     shutdown(fd, SHUT_WR);
-    while (drained < 65536 && quiet_polls < 10 && !net_stop_requested()) {
+    int left;
+    while (drained < 65536 && (left = (int)((deadline - net_now()) * 1000)) > 0 &&
+           !net_stop_requested()) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        int ready = poll(&p, 1, 100);
-        if (ready == 0) {
-            quiet_polls++;
-            continue;
-        }
-        ssize_t n = ready < 0 ? -1 : recv(fd, sink, sizeof sink, 0);
+        if (poll(&p, 1, left) <= 0)
+            break;                      /* срок вышел (или сигнал) */
+        ssize_t n = recv(fd, sink, sizeof sink, 0);
         if (n <= 0)
-            break;
+            break;                      /* клиент закрыл: всё дочитано */
         drained += (size_t)n;
     }
     return close(fd) < 0 ? -errno : 0;

@@ -14,10 +14,6 @@ enum { NET_PEER_NAME_MAX = 64 };
  * печатает в stderr. */
 int net_listen(const char *host, int port);
 
-/* Порт из "--port N" (или "--port=N"), иначе из переменной окружения PORT,
- * иначе default_port. Неверное значение: сообщение в stderr и -EINVAL. */
-int net_port_from_args(int argc, char **argv, int default_port);
-
 /* Отправить все len байтов, повторяя send после частичной записи и EINTR.
  * Флаг MSG_NOSIGNAL: ушедший клиент даёт -EPIPE, а не смерть процесса
  * от SIGPIPE. Возвращает 0 или -errno. Для блокирующих сокетов. */
@@ -37,12 +33,49 @@ int net_accept(int listen_fd);
  * и не дольше секунды), close. Возвращает 0 или -errno от close. */
 int net_close_after_reply(int fd);
 
+/* Монотонные часы (CLOCK_MONOTONIC) в секундах: для сроков. */
+double net_now(void);
+
 /* SIGINT и SIGTERM только взводят флаг (и прерывают блокирующий вызов с
  * EINTR), SIGPIPE игнорируется. Возвращает 0 или -errno. */
 int net_catch_stop_signals(void);
 
 /* 1, если пришёл SIGINT или SIGTERM, иначе 0. */
 int net_stop_requested(void);
+enum net_opt_kind {
+    NET_OPT_FLAG,    /* --name: *(int *)value = 1 */
+    NET_OPT_PORT,    /* --name N: *(int *)value, 1..65535; умолчание -- из PORT */
+    NET_OPT_LONG,    /* --name N: *(long *)value, от min до max */
+    NET_OPT_SECONDS, /* --name S: *(double *)value, больше 0, не больше max */
+    NET_OPT_TEXT,    /* --name TEXT: *(const char **)value */
+    NET_OPT_CALL     /* --name TEXT: call(value, TEXT), 0 или -1 */
+};
+
+struct net_option {
+    const char *name;      /* "port"; NULL в последней строке таблицы */
+    enum net_opt_kind kind;
+    void *value;
+    const char *arg;       /* "N" в подсказке; NULL у флага */
+    const char *help;      /* что это, одной строкой */
+    long min, max;         /* NET_OPT_LONG; у NET_OPT_SECONDS -- max, 0: любое */
+    int (*call)(void *value, const char *text);
+};
+
+/* Разобрать argv по таблице opts (getopt_long). usage -- строка после
+ * имени программы в подсказке ("[--port N]"). Позиционных аргументов --
+ * не больше max_positional. Возвращает индекс первого позиционного
+ * аргумента (argc, если их нет) или -1: программе пора выйти с кодом
+ * *exit_status (0 после --help, 2 после ошибки; подсказка напечатана). */
+int net_parse_args(int argc, char **argv, const char *usage,
+                   const struct net_option *opts, int max_positional,
+                   int *exit_status);
+
+/* Строки, которыми сервер начинает и кончает работу, одни на всю книгу:
+ * "Listening on http://127.0.0.1:5000/ (Ctrl+C to stop)" (scheme NULL --
+ * без "http://" и "/"; note -- пояснение в скобках перед "Ctrl+C") и
+ * "Stopped." */
+void net_say_listening(const char *scheme, int port, const char *note);
+void net_say_stopped(void);
 /* Поднять мягкий предел открытых файлов (RLIMIT_NOFILE) до жёсткого, но
  * не выше 65536; если setrlimit отказал, сказать об этом в stderr.
  * Возвращает 0 или -errno. */

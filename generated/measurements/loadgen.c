@@ -281,6 +281,15 @@ static int usage(const char *prog)
 
 int main(int argc, char **argv)
 {
+    int status, first = net_parse_args(argc, argv,
+        "rps PORT CLIENTS SECONDS [IDLE [SERVER_PID]] | "
+        "hold PORT CONNECTIONS SERVER_PID|0 [WAIT_SECONDS]",
+        (const struct net_option[]){{0}}, 6, &status);
+    if (first < 0)
+        return status;              /* --help или опечатка: глава 1 */
+    argv[first - 1] = argv[0];      /* argv[1] -- первый позиционный */
+    argv += first - 1;
+    argc -= first - 1;
     if (argc < 5 || (strcmp(argv[1], "rps") != 0 && strcmp(argv[1], "hold") != 0))
         return usage(argv[0]);
     int port = atoi(argv[2]), n = atoi(argv[3]);

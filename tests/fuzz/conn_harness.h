@@ -13,6 +13,7 @@
 
 #include <assert.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,76 @@ static const char *conn_find(const char *hay, size_t len, const char *needle)
         if (memcmp(hay + i, needle, n) == 0)
             return hay + i;
     return NULL;
+}
+
+/* One reply as the client sees it. */
+struct conn_reply {
+    int status;
+    int keep;             /* "Connection: keep-alive" (else "close") */
+    const char *head;     /* status line and fields, up to the blank line */
+    size_t head_len;
+    size_t length;        /* Content-Length */
+    size_t body_len;      /* body bytes that came: length, 0 (HEAD) or fewer */
+};
+
+/* The properties every server of the book promises for any input, checked
+ * on the byte stream alone (the oracle knows HTTP, not the server's code):
+ * the output is a sequence of replies, each "HTTP/1.1 DDD Reason\r\n",
+ * fields ending in a blank line, one Content-Length and one Connection
+ * (keep-alive or close); a body of exactly Content-Length bytes, or none
+ * at all (the reply to HEAD: the next reply or the end follows at once);
+ * only the last reply may say close, and an unfinished body is allowed
+ * only for the last one when cut_last. Returns the number of replies. */
+static size_t conn_split(const char *out, size_t len, struct conn_reply *r, size_t max,
+                         int cut_last)
+{
+    size_t pos = 0, n = 0;
+    while (pos < len) {
+        assert(n < max);
+        const char *p = out + pos;
+        size_t rest = len - pos;
+        assert(rest > 13 && memcmp(p, "HTTP/1.1 ", 9) == 0);
+        assert(p[9] >= '1' && p[9] <= '5' && p[12] == ' ');
+        const char *end = conn_find(p, rest, "\r\n\r\n");
+        assert(end != NULL);
+        struct conn_reply *c = &r[n++];
+        c->status = atoi(p + 9);
+        c->head = p;
+        c->head_len = (size_t)(end + 4 - p);
+        const char *cl = conn_find(p, c->head_len, "\r\nContent-Length: ");
+        assert(cl != NULL && conn_find(cl + 2, c->head_len - (size_t)(cl + 2 - p),
+                                        "\r\nContent-Length: ") == NULL);
+        c->length = strtoul(cl + 18, NULL, 10);
+        int keep = conn_find(p, c->head_len, "\r\nConnection: keep-alive\r\n") != NULL;
+        int close_ = conn_find(p, c->head_len, "\r\nConnection: close\r\n") != NULL;
+        assert(keep + close_ == 1);
+        c->keep = keep;
+        size_t after = rest - c->head_len;
+        const char *next = p + c->head_len;
+        if (after == 0 || (after >= 9 && memcmp(next, "HTTP/1.1 ", 9) == 0))
+            c->body_len = 0;                       /* HEAD, or an empty body */
+        else
+            c->body_len = after < c->length ? after : c->length;
+        pos += c->head_len + c->body_len;
+        if (c->body_len != 0 && c->body_len != c->length)
+            assert(cut_last && pos == len);       /* a body cut short: the end */
+        if (!c->keep)
+            assert(pos == len);                    /* nothing after "close" */
+    }
+    return n;
+}
+
+/* Blank lines in the input: every request head ends with one, so no
+ * server may send more replies than this, plus one (an error reply may
+ * come before any blank line, and it is always the last). */
+static size_t conn_blank_lines(const uint8_t *data, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < size; i++)
+        if (data[i] == '\n' && (data[i - 1] == '\n' ||
+                                 (i >= 2 && data[i - 1] == '\r' && data[i - 2] == '\n')))
+            n++;
+    return n;
 }
 
 #endif
