@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/c-parsing.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include <errno.h>
 #include <stdio.h>

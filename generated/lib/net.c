@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/c-parsing.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,9 +12,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <getopt.h>
 #include <sys/resource.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include "net.h"
 
 static int listen_failed(const char *step, const char *host, int port, int fd)
@@ -56,107 +56,6 @@ int net_listen(const char *host, int port)
     if (listen(fd, SOMAXCONN) < 0)
         return listen_failed("listen", host, port, fd);
     return fd;
-}
-static int set_value(const struct net_option *o, const char *text)
-{
-    char *end = NULL;
-    long l = 0;
-    double d = 0;
-    errno = 0;
-    if (o->kind == NET_OPT_PORT || o->kind == NET_OPT_LONG)
-        l = strtol(text, &end, 10);
-    else if (o->kind == NET_OPT_SECONDS)
-        d = strtod(text, &end);
-    int junk = end != NULL && (end == text || *end != '\0' || errno != 0);
-    switch (o->kind) {
-    case NET_OPT_FLAG: *(int *)o->value = 1; return 0;
-    case NET_OPT_TEXT: *(const char **)o->value = text; return 0;
-    case NET_OPT_CALL:
-        if (o->call(o->value, text) == 0)
-            return 0;
-        break;
-    case NET_OPT_PORT:
-        if (!junk && l >= 1 && l <= 65535)
-            return *(int *)o->value = (int)l, 0;
-        break;
-    case NET_OPT_LONG:
-        if (!junk && l >= o->min && l <= o->max)
-            return *(long *)o->value = l, 0;
-        break;
-    case NET_OPT_SECONDS:
-        if (!junk && d > 0 && (o->max == 0 || d <= (double)o->max))
-            return *(double *)o->value = d, 0;
-        break;
-    }
-    fprintf(stderr, "--%s: bad value '%s'\n", o->name, text);
-    return -1;
-}
-static void print_usage(FILE *f, const char *prog, const char *usage,
-                        const struct net_option *opts)
-{
-    const char *base = strrchr(prog, '/');
-    fprintf(f, "usage: %s %s\n", base ? base + 1 : prog, usage);
-    for (int i = 0; opts[i].name != NULL; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-                 opts[i].arg ? opts[i].arg : "");
-        fprintf(f, "  %-20s  %s\n", left, opts[i].help);
-    }
-    fprintf(f, "  %-20s  %s\n", "--help", "show this help and exit");
-}
-
-void net_say_listening(const char *scheme, int port, const char *note)
-{
-    printf("Listening on %s%s127.0.0.1:%d%s (%s%sCtrl+C to stop)\n",
-           scheme ? scheme : "", scheme ? "://" : "", port, scheme ? "/" : "",
-           note ? note : "", note ? "; " : "");
-}
-
-void net_say_stopped(void)
-{
-    printf("Stopped.\n");
-}
-
-int net_parse_args(int argc, char **argv, const char *usage,
-                   const struct net_option *opts, int max_positional,
-                   int *exit_status)
-{
-    enum { MAX_OPTS = 16 };
-    struct option longs[MAX_OPTS + 2];
-    int n = 0, c, bad = 0;
-    for (; opts[n].name != NULL && n < MAX_OPTS; n++)
-        longs[n] = (struct option){opts[n].name,
-                                   opts[n].kind == NET_OPT_FLAG ? no_argument
-                                                                : required_argument,
-                                   NULL, n};
-    longs[n] = (struct option){"help", no_argument, NULL, n};
-    longs[n + 1] = (struct option){NULL, 0, NULL, 0};
-    const char *env = getenv("PORT");
-    for (int i = 0; env != NULL && *env != '\0' && opts[i].name != NULL; i++)
-        if (opts[i].kind == NET_OPT_PORT && set_value(&opts[i], env) < 0) {
-            fprintf(stderr, "(from the environment variable PORT)\n");
-            *exit_status = 2;
-            return -1;
-        }
-    optind = 0;                   /* glibc: начать разбор заново */
-    while (!bad && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        if (c == n) {             /* --help */
-            print_usage(stdout, argv[0], usage, opts);
-            *exit_status = 0;
-            return -1;
-        }
-        bad = c < 0 || c > n || set_value(&opts[c], optarg) < 0;
-    }
-    if (!bad && argc - optind > max_positional) {
-        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
-        bad = 1;
-    }
-    if (bad) {
-        print_usage(stderr, argv[0], usage, opts);
-        *exit_status = 2;
-        return -1;
-    }
-    return optind;
 }
 int net_send_all(int fd, const void *buf, size_t len)
 {
@@ -287,4 +186,105 @@ int net_set_nonblocking(int fd)
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return -errno;
     return 0;
+}
+static int set_value(const struct net_option *o, const char *text)
+{
+    char *end = NULL;
+    long l = 0;
+    double d = 0;
+    errno = 0;
+    if (o->kind == NET_OPT_PORT || o->kind == NET_OPT_LONG)
+        l = strtol(text, &end, 10);
+    else if (o->kind == NET_OPT_SECONDS)
+        d = strtod(text, &end);
+    int junk = end != NULL && (end == text || *end != '\0' || errno != 0);
+    switch (o->kind) {
+    case NET_OPT_FLAG: *(int *)o->value = 1; return 0;
+    case NET_OPT_TEXT: *(const char **)o->value = text; return 0;
+    case NET_OPT_CALL:
+        if (o->call(o->value, text) == 0)
+            return 0;
+        break;
+    case NET_OPT_PORT:
+        if (!junk && l >= 1 && l <= 65535)
+            return *(int *)o->value = (int)l, 0;
+        break;
+    case NET_OPT_LONG:
+        if (!junk && l >= o->min && l <= o->max)
+            return *(long *)o->value = l, 0;
+        break;
+    case NET_OPT_SECONDS:
+        if (!junk && d > 0 && (o->max == 0 || d <= (double)o->max))
+            return *(double *)o->value = d, 0;
+        break;
+    }
+    fprintf(stderr, "--%s: bad value '%s'\n", o->name, text);
+    return -1;
+}
+static void print_usage(FILE *f, const char *prog, const char *usage,
+                        const struct net_option *opts)
+{
+    const char *base = strrchr(prog, '/');
+    fprintf(f, "usage: %s %s\n", base ? base + 1 : prog, usage);
+    for (int i = 0; opts[i].name != NULL; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+                 opts[i].arg ? opts[i].arg : "");
+        fprintf(f, "  %-20s  %s\n", left, opts[i].help);
+    }
+    fprintf(f, "  %-20s  %s\n", "--help", "show this help and exit");
+}
+
+void net_say_listening(const char *scheme, int port, const char *note)
+{
+    printf("Listening on %s%s127.0.0.1:%d%s (%s%sCtrl+C to stop)\n",
+           scheme ? scheme : "", scheme ? "://" : "", port, scheme ? "/" : "",
+           note ? note : "", note ? "; " : "");
+}
+
+void net_say_stopped(void)
+{
+    printf("Stopped.\n");
+}
+
+int net_parse_args(int argc, char **argv, const char *usage,
+                   const struct net_option *opts, int max_positional,
+                   int *exit_status)
+{
+    enum { MAX_OPTS = 16 };
+    struct option longs[MAX_OPTS + 2];
+    int n = 0, c, bad = 0;
+    for (; opts[n].name != NULL && n < MAX_OPTS; n++)
+        longs[n] = (struct option){opts[n].name,
+                                   opts[n].kind == NET_OPT_FLAG ? no_argument
+                                                                : required_argument,
+                                   NULL, n};
+    longs[n] = (struct option){"help", no_argument, NULL, n};
+    longs[n + 1] = (struct option){NULL, 0, NULL, 0};
+    const char *env = getenv("PORT");
+    for (int i = 0; env != NULL && *env != '\0' && opts[i].name != NULL; i++)
+        if (opts[i].kind == NET_OPT_PORT && set_value(&opts[i], env) < 0) {
+            fprintf(stderr, "(from the environment variable PORT)\n");
+            *exit_status = 2;
+            return -1;
+        }
+    optind = 0;                   /* glibc: начать разбор заново */
+    while (!bad && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        if (c == n) {             /* --help */
+            print_usage(stdout, argv[0], usage, opts);
+            *exit_status = 0;
+            return -1;
+        }
+        bad = c < 0 || c > n || set_value(&opts[c], optarg) < 0;
+    }
+    if (!bad && argc - optind > max_positional) {
+        fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
+        bad = 1;
+    }
+    if (bad) {
+        print_usage(stderr, argv[0], usage, opts);
+        *exit_status = 2;
+        return -1;
+    }
+    return optind;
 }

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/c-parsing.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #ifndef NET_H
 #define NET_H
@@ -42,6 +42,14 @@ int net_catch_stop_signals(void);
 
 /* 1, если пришёл SIGINT или SIGTERM, иначе 0. */
 int net_stop_requested(void);
+/* Поднять мягкий предел открытых файлов (RLIMIT_NOFILE) до жёсткого, но
+ * не выше 65536; если setrlimit отказал, сказать об этом в stderr.
+ * Возвращает 0 или -errno. */
+int net_raise_open_files_limit(void);
+/* Перевести дескриптор в неблокирующий режим (O_NONBLOCK): recv, send
+ * и accept, которым нечего делать, сразу возвращают -1 с EAGAIN вместо
+ * того, чтобы ждать. Возвращает 0 или -errno. */
+int net_set_nonblocking(int fd);
 enum net_opt_kind {
     NET_OPT_FLAG,    /* --name: *(int *)value = 1 */
     NET_OPT_PORT,    /* --name N: *(int *)value, 1..65535; умолчание -- из PORT */
@@ -76,13 +84,5 @@ int net_parse_args(int argc, char **argv, const char *usage,
  * "Stopped." */
 void net_say_listening(const char *scheme, int port, const char *note);
 void net_say_stopped(void);
-/* Поднять мягкий предел открытых файлов (RLIMIT_NOFILE) до жёсткого, но
- * не выше 65536; если setrlimit отказал, сказать об этом в stderr.
- * Возвращает 0 или -errno. */
-int net_raise_open_files_limit(void);
-/* Перевести дескриптор в неблокирующий режим (O_NONBLOCK): recv, send
- * и accept, которым нечего делать, сразу возвращают -1 с EAGAIN вместо
- * того, чтобы ждать. Возвращает 0 или -errno. */
-int net_set_nonblocking(int fd);
 
 #endif
