@@ -80,7 +80,7 @@ servers+=(webapp-blocking)
 
 label() {
   case $1 in
-    webapp) echo "веб-приложение async (гл. 8)" ;;
+    webapp) echo "веб-приложение async (гл. 10)" ;;
     webapp-blocking) echo "блокирующее веб-приложение (гл. 1)" ;;
     libuv) echo "libuv $(pkg-config --modversion libuv 2>/dev/null || echo 1), тот же HTTP" ;;
     nginx) echo "nginx $("$NGINX" -v 2>&1 | sed 's|.*/||'), 1 рабочий процесс" ;;

@@ -87,7 +87,7 @@ server_label() { # key → the name the book shows
     select) echo "select (гл. 3)" ;;
     selectors-*) echo "selectors/${1#selectors-} (гл. 4)" ;;
     generators) echo "генераторы (гл. 5)" ;;
-    async) echo "async (гл. 8)" ;;
+    async) echo "async (гл. 10)" ;;
     libuv) echo "libuv $(pkg-config --modversion libuv 2>/dev/null || echo 1)" ;;
     asyncio) echo "Python $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])') asyncio" ;;
     *) echo "$1" ;;

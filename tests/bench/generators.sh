@@ -105,7 +105,7 @@ row() { # key, description
   row ucontext_round_trip "ucontext: swapcontext туда и обратно"
   row python_next "CPython $py: next(g)"
   row python_next_depth3 "CPython $py: next(g) через yield from, глубина 3"
-  row aio_task_step "задача aio (гл. 8): шаг через цикл событий"
+  row aio_task_step "задача aio (гл. 9): шаг через цикл событий"
   row python_task_step "CPython $py asyncio: шаг задачи (await sleep(0))"
 } >"$DATA/coroutines.tsv"
 mrow() { local v; v=$(val "$1"); [ -z "$v" ] || printf '%s\t%.0f\n' "$2" "$v"; }

@@ -93,7 +93,7 @@ summarize "$raw" 2,3,4 10 >build/bench/servers-cpu.med
 echo "Тысяч ответов в секунду (медиана; клиентов одновременно):"
 grep -v '^#' "$DATA/servers.tsv" | column -t -s $'\t'
 echo
-echo "Отношение к серверу async (гл. 8), тот же прогон:"
+echo "Отношение к серверу async (гл. 10), тот же прогон:"
 grep -v '^#' "$DATA/servers-ratio.tsv" | column -t -s $'\t'
 echo
 echo "Процессорное время сервера на ответ, мкс:"
