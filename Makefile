@@ -96,7 +96,7 @@ build/.deps-test: Makefile | build/.deps
 # lists what the tangle produced; make reads it, so a failed tangle (an
 # undefined chunk, a missing package) stops make before anything else runs.
 # It also depends on generated/: a hand edit there stops make with the diff.
-$(SRC)/files.mk: $(CHAPTERS) tangle.sh book/tools/nwlint.pl book/tools/linemap.pl \
+$(SRC)/files.mk: $(CHAPTERS) tangle.sh book/tools/nwlint.pl book/tools/tangle.pl \
                  $(shell find generated -type f 2>/dev/null) | build/.deps
 	$(call say,TANGLE,book/*.nw -> generated/ $(SRC)/)
 	$(Q)./tangle.sh --lines $(SRC)

@@ -55,81 +55,16 @@ header() { # $1 = path, $2 = chapter files
   esac
 }
 
-linemap() { # $1 = root, $2 = its chapter files, $3 = its text; the map to stdout
-  { header "$1" "$2"; $NW/nt -t -L -R"$1" <"$tmp/markup"; } >"$tmp/lined"
-  perl book/tools/linemap.pl make "$tmp/lined" "$3"
-}
-
-# generated/$1 against the book's $2: the diff, then where each change lives in the book
-show_diff() { # $1 = root, $2 = the book's text, $3 = its line map (may be empty)
-  diff -u --label "generated/$1 (сейчас)" --label "generated/$1 (из книги)" \
-    "generated/$1" "$2" | head -60 >&2 || true
-  diff "generated/$1" "$2" | sed -n 's/^[0-9,]*[acd]\([0-9]*\).*/\1/p' | while read -r n; do
-    where=$(sed -n "${n}p" "$3")
-    [ -z "$where" ] || echo "  $where (строка $n файла из книги)"
-  done >&2 || true
-}
-
-sums=build/generated.sums
-: >"$tmp/sums.old"
-[ "$mode" = check ] || [ ! -f "$sums" ] || cp "$sums" "$tmp/sums.old"
-
-status=0
-: >"$tmp/produced" && : >"$tmp/sums"
+# Each root as the book gives it, and each .c/.h also with #line directives
+# (for its line map); book/tools/tangle.pl compares, writes and reports.
 while IFS=$'\t' read -r root files; do
-  echo "$root" >>"$tmp/produced"
-  new="$tmp/new" map="$tmp/map" target="generated/$root"
-  { header "$root" "$files"; $NW/nt -R"$root" <"$tmp/markup"; } >"$new" 2>"$tmp/err"
+  mkdir -p "$tmp/new/${root%/*}" "$tmp/lined/${root%/*}"
+  { header "$root" "$files"; $NW/nt -R"$root" <"$tmp/markup"; } >"$tmp/new/$root" 2>"$tmp/err"
+  case "$root" in *.c | *.h)
+    { header "$root" "$files"; $NW/nt -t -L -R"$root" <"$tmp/markup"; } >"$tmp/lined/$root" 2>>"$tmp/err" ;;
+  esac
   if [ -s "$tmp/err" ]; then
     echo "tangle.sh: notangle -R$root:" >&2; cat "$tmp/err" >&2; exit 1
   fi
-  : >"$map"
-  case "$root" in *.c | *.h)
-    if [ -n "$lines" ] || ! cmp -s "$new" "$target"; then linemap "$root" "$files" "$new" >"$map"; fi ;;
-  esac
-  if [ -n "$lines" ]; then
-    mkdir -p "$(dirname "$lines/$root")"
-    cmp -s "$new" "$lines/$root" || cp "$new" "$lines/$root"
-    if [ -s "$map" ] && ! cmp -s "$map" "$lines/$root.nwmap"; then cp "$map" "$lines/$root.nwmap"; fi
-  fi
-  [ "$mode" = check ] || echo "$(sha1sum <"$new" | cut -c1-40)  $root" >>"$tmp/sums"
-  cmp -s "$new" "$target" && continue
-  if [ "$mode" = check ]; then
-    echo "generated/$root расходится с книгой ($files):" >&2
-    show_diff "$root" "$new" "$map"
-    echo "Перенесите правку в главу, на строки, названные выше: ./tangle.sh перепишет generated/$root из книги." >&2
-    status=1
-    continue
-  fi
-  was=$(sed -n "s|^\([0-9a-f]*\)  $root\$|\1|p" "$tmp/sums.old")
-  if [ -f "$target" ] && [ -n "$was" ] && [ "$was" != "$(sha1sum <"$target" | cut -c1-40)" ]; then
-    echo "generated/$root правили руками после прошлого ./tangle.sh:" >&2
-    show_diff "$root" "$new" "$map"
-    echo "Перенесите правку в главу, на строки, названные выше, затем:" \
-      "git checkout generated/$root && ./tangle.sh (он не перезаписывает ручную правку)" >&2
-    exit 1
-  fi
-  mkdir -p "$(dirname "$target")"
-  cp "$new" "$target"
-  echo "tangle: $target" >&2
 done <"$tmp/roots"
-if [ "$mode" != check ]; then mkdir -p build && sort "$tmp/sums" >"$sums"; fi
-
-# Файлы, которых не даёт ни один корневой фрагмент.
-sort -o "$tmp/produced" "$tmp/produced"
-for out in generated $lines; do
-  [ -d "$out" ] || continue
-  (cd "$out" && find . -type f \( -name '*.c' -o -name '*.h' -o -name '*.html' \) | sed 's|^\./||') |
-    sort | comm -23 - "$tmp/produced" >"$tmp/stale"
-  while read -r f; do
-    if [ "$mode" = check ]; then
-      echo "$out/$f не извлекается ни из одного корневого фрагмента книги" >&2
-      status=1
-    else
-      rm -f "$out/$f" "$out/$f.nwmap"
-      [ "$out" != generated ] || echo "tangle: удалён $out/$f (его больше нет в книге)" >&2
-    fi
-  done <"$tmp/stale"
-  [ "$mode" = check ] || find "$out" -mindepth 1 -type d -empty -delete
-done
-exit $status
+perl book/tools/tangle.pl "$mode" "$lines" "$tmp"
