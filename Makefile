@@ -249,10 +249,14 @@ build/web/index.html: build/book.md book/book.css book/metadata.yaml book/book.b
 	$(Q)perl book/tools/linkify.pl html <build/web.raw.html | perl book/tools/webbook.pl build/web
 	$(Q)cp book/book.css build/web/ && cp $(FIGS:%=build/figures/%.svg) build/web/figures/
 
-build/book.epub: build/book.md book/book.css book/epub.css book/metadata.yaml book/book.bib $(FIGS:%=build/figures/%.svg)
+# EPUB: pandoc's, then epubfix.pl letters the appendices and links chunk uses
+# in code across the EPUB's files, as linkify.pl does for the HTML.
+build/book.epub: build/book.md book/epub.css book/metadata.yaml book/book.bib book/tools/linkify.pl \
+                 book/tools/epubfix.pl $(FIGS:%=build/figures/%.svg)
 	$(call say,EPUB,$@)
 	$(Q)$(PANDOC) -t epub3 --css=book/epub.css --epub-chapter-level=1 \
-	  --default-image-extension=svg $< -o $@
+	  --default-image-extension=svg $< -o build/book.raw.epub
+	$(Q)perl book/tools/epubfix.pl build/book.raw.epub $@
 
 # XeLaTeX runs again only while the cross references it writes (.aux, .toc,
 # .out) still change: a prose edit costs one or two passes, not three.

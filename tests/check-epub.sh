@@ -4,7 +4,8 @@
 # manifest present and every XHTML file well-formed, every chapter in the
 # reading order and the navigation, every figure of the book inside, every
 # internal link and image resolving; code blocks wrap (pre-wrap) instead of
-# being cut at the screen's edge, and all the chunks of the book are there.
+# being cut at the screen's edge, all the chunks of the book are there and
+# every chunk use in code links to its chunk; the appendices are lettered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epub=build/book.epub md=build/book.md
@@ -76,12 +77,28 @@ chunks = len(re.findall(r'\{#nw-[0-9A-Z]+-\d+ \.nwtag\}', book))
 in_epub = len(re.findall(r'id="nw-[0-9A-Z]+-\d+"', text_all))
 if in_epub != chunks:
     problems.append(f'фрагментов в книге {chunks}, в EPUB {in_epub}')
+uses = 0
+in_code = False
+for line in book.splitlines():
+    if line.startswith('~~~~~~~~'):
+        in_code = not in_code
+    elif in_code:
+        uses += len(re.findall(r'⟨[^⟨⟩]*\s(?:\d+|[А-Я]):\d+⟩', line))
+code_links = len(re.findall(r'class="nwref" href="[^"]*#nw-', text_all))
+if code_links != uses:
+    problems.append(f'употреблений фрагментов в коде {uses}, ссылок на них в EPUB {code_links}')
+appendices = re.findall(r'^# (.+?)\s*\{#[\w-]+ \.appendix\}', book, re.M)
+navs = ''.join(z.read(n).decode('utf-8') for n in names if n.endswith(('nav.xhtml', '.ncx')))
+for i, title in enumerate(appendices):
+    letter = 'АБВГДЕ'[i]
+    if not re.search(rf'>{letter}</span> {re.escape(title)}<', navs) or f'<text>{letter} {title}</text>' not in navs:
+        problems.append(f'в оглавлении EPUB приложение «{title}» не под буквой {letter}')
 css = ''.join(z.read(n).decode('utf-8') for n in names if n.endswith('.css'))
 if not re.search(r'pre\s*\{[^}]*white-space:\s*pre-wrap', css):
     problems.append('код в EPUB не переносится (нет pre { white-space: pre-wrap })')
 
-print(f'EPUB: {len(spine)} файлов в порядке чтения, {len(chapters)} глав, {in_epub} фрагментов, '
-      f'{len(figures)} рисунков, {links} ссылок, {images} картинок')
+print(f'EPUB: {len(spine)} файлов в порядке чтения, {len(chapters)} глав, {len(appendices)} приложения, '
+      f'{in_epub} фрагментов, {code_links} ссылок из кода, {len(figures)} рисунков, {links} ссылок, {images} картинок')
 for p in problems[:40]:
     print('  ' + p)
 sys.exit(1 if problems else 0)

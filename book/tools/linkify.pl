@@ -10,7 +10,8 @@
 # In the HTML it also wraps each table in a box that scrolls on a narrow
 # screen, and letters the appendices: pandoc numbers every chapter,
 # so a chapter heading of class "appendix" (nw2md.pl marks them) numbered 12
-# becomes «Приложение А», and 12.3 in headings and the contents becomes А.3.
+# becomes «Приложение А», and 12.3 in headings and the contents becomes А.3
+# (also in an EPUB's navigation, nav.xhtml and toc.ncx: see epubfix.pl).
 #
 # The highlighter may have cut the token into several pieces (the label N:M
 # is a number to a C lexer), so the piece of line from ⟨ to ⟩ is replaced as
@@ -89,7 +90,7 @@ for my $line (@lines) {
         $line =~ s{<table\b}{<div class="table-wrap"><table}g;
         $line =~ s{</table>}{</table></div>}g;
         if (%letter) {
-            $line =~ s/(data-number="|(?:header|toc)-section-number">)(\d+)((?:\.\d+)*)/$1 . html_number($2, $3)/ge;
+            $line =~ s/(data-number="|(?:header|toc)-section-number">|section-header-number">|<text>)(\d+)((?:\.\d+)*)(?=[\s"<])/$1 . html_number($2, $3)/ge;
             $line =~ s/(<h1 [^>]*\bappendix\b[^>]*><span class="header-section-number">)([А-Я])</$1Приложение $2.</g;
         }
     } elsif ($line =~ /Tok\{/) {
