@@ -369,7 +369,7 @@ for my $item (@items) {
     }gme;
     $docs =~ s{\{\{label\s+(.+?)\s*\}\}}{ my $c = first_chunk($1, $where); "[$c->{label}](#$c->{anchor})" }ge;
     $docs =~ s/^\{\{tsv\s+(\S+?)\s*(?:\|\s*(.*?)\s*)?\}\}[ \t]*$/tsv_table($1, $2)/gme;
-    die "nw2md: $where: непонятная вставка $1\n" if $docs =~ /(\{\{[^}]*\}\})/;
+    die "nw2md: $where: непонятная вставка $1 (есть {{tsv …}}, {{chunk …}}, {{label …}})\n" if $docs =~ /^(\{\{[^}]*\}\})/m;
     # an appendix's title: linkify.pl letters it in the HTML
     $docs =~ s/^(# .*\{#[\w-]+)\}[ \t]*$/$1 .appendix}/m if $item->{appendix};
     $docs = typo_docs($docs);
