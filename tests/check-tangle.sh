@@ -34,15 +34,21 @@ elif grep -q "^$nw:[0-9]*: корневой фрагмент ⟨Никем не 
   echo "ok: лишний корень назван с файлом и строкой"
 else echo "tangle.sh не назвал лишний корень:"; cat "$tmp/err"; fail=1; fi
 
+# a C error planted after line $1 of the chapter: the build's compiler
+# (through nwcc and the line maps) must name line $1 + 1; $2 = what is checked
+error_names_line() {
+  sed -i "$1a static int broken_on_purpose = ;" "$tmp/b/$nw"
+  (cd "$tmp/b" && ./tangle.sh --lines build/src 2>/dev/null)
+  if (cd "$tmp/b" && book/tools/nwcc gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Ibuild/src/lib \
+       -c "build/src/$root" -o "$tmp/x.o") 2>"$tmp/err"; then
+    echo "сломанный фрагмент скомпилировался"; fail=1
+  elif grep -q "^$nw:$(($1 + 1)):[0-9]*: error" "$tmp/err"; then
+    echo "ok: $2 $nw:$(($1 + 1))"
+  else echo "ошибка не указывает на строку книги ($nw:$(($1 + 1))):"; cat "$tmp/err"; fail=1; fi
+}
+
 fresh
-sed -i "${line}a static int broken_on_purpose = ;" "$tmp/b/$nw"
-(cd "$tmp/b" && ./tangle.sh --lines build/src 2>/dev/null)
-if (cd "$tmp/b" && book/tools/nwcc gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Ibuild/src/lib \
-     -c "build/src/$root" -o "$tmp/x.o") 2>"$tmp/err"; then
-  echo "сломанный фрагмент скомпилировался"; fail=1
-elif grep -q "^$nw:$((line + 1)):[0-9]*: error" "$tmp/err"; then
-  echo "ok: ошибка компилятора указывает на $nw:$((line + 1))"
-else echo "ошибка не указывает на строку книги:"; cat "$tmp/err"; fail=1; fi
+error_names_line "$line" "ошибка компилятора указывает на"
 
 # a prose line added before the code shifts the book's lines: build/src/
 # keeps its files (no recompilation), only their line maps change, and an
@@ -59,14 +65,7 @@ if [ -n "$(find "$src" -newermt 2000-01-02)" ]; then
 elif cmp -s "$tmp/before.map" "$src.nwmap"; then
   echo "правка текста главы не сдвинула карту строк build/src/$root.nwmap"; fail=1
 else
-  sed -i "$((line + 1))a static int broken_on_purpose = ;" "$tmp/b/$nw"
-  (cd "$tmp/b" && ./tangle.sh --lines build/src 2>/dev/null)
-  if (cd "$tmp/b" && book/tools/nwcc gcc -std=c11 -D_POSIX_C_SOURCE=200809L -Ibuild/src/lib \
-       -c "build/src/$root" -o "$tmp/x.o") 2>"$tmp/err"; then
-    echo "сломанный фрагмент скомпилировался"; fail=1
-  elif grep -q "^$nw:$((line + 2)):[0-9]*: error" "$tmp/err"; then
-    echo "ok: правка текста не трогает build/src/$root, а ошибка после сдвига указывает на $nw:$((line + 2))"
-  else echo "после сдвига строк ошибка не указывает на строку книги:"; cat "$tmp/err"; fail=1; fi
+  error_names_line "$((line + 1))" "правка текста не тронула build/src/$root; ошибка после сдвига указывает на"
 fi
 
 # a hand edit of generated/ is shown with the chapter's line, and tangle.sh
