@@ -3,23 +3,33 @@
 #
 #   ./tangle.sh              book/*.nw -> generated/ (переписывает только изменившиеся файлы,
 #                            удаляет файлы, которых не даёт ни один корневой фрагмент)
-#   ./tangle.sh --check      ничего не пишет; падает, если generated/ расходится с книгой
-#   ./tangle.sh --lines DIR  то же в DIR, но с директивами #line в .c/.h: так сборка
-#                            сообщает об ошибках в строках book/NN-….nw
+#   ./tangle.sh --check      ничего не пишет; падает, если generated/ расходится с книгой,
+#                            и показывает разницу и строки главы, куда перенести правку
+#   ./tangle.sh --lines DIR  то же, что без аргументов, и копия для сборки в DIR, где рядом
+#                            с каждым .c/.h лежит карта строк X.nwmap: из какой строки
+#                            book/NN-….nw пришла каждая строка файла. Сборка компилирует
+#                            эти файлы (они те же, что в generated/), а book/tools/nwcc
+#                            переводит места в сообщениях компилятора на строки книги.
+#                            Правка текста главы сдвигает строки и меняет только карты:
+#                            ни один объектный файл не перекомпилируется.
 #
 # Все главы извлекаются вместе: поздняя глава может продолжить фрагмент ранней.
+# Файл generated/, который правили руками, tangle.sh не перезапишет молча: он
+# помнит (build/generated.sums), что записал сам, и останавливается с разницей,
+# если файл с тех пор изменился.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-mode=write out=generated
+mode=write lines=
 case "${1:-}" in
   --check) mode=check ;;
-  --lines) mode=lines out=${2:?"--lines требует каталог"} ;;
+  --lines) lines=${2:?"--lines требует каталог"} ;;
   "") ;;
   *) echo "usage: $0 [--check | --lines DIR]" >&2; exit 2 ;;
 esac
 
-for tool in notangle /usr/lib/noweb/markup perl; do
+NW=/usr/lib/noweb
+for tool in $NW/markup $NW/nt perl; do
   command -v "$tool" >/dev/null || { echo "tangle.sh: нет $tool (установите noweb: make deps)" >&2; exit 1; }
 done
 
@@ -33,7 +43,7 @@ if grep -nP '\t' "${chapters[@]}" >"$tmp/tabs"; then
   exit 1
 fi
 
-/usr/lib/noweb/markup "${chapters[@]}" >"$tmp/markup"
+$NW/markup "${chapters[@]}" >"$tmp/markup"
 perl book/tools/nwlint.pl <"$tmp/markup" >"$tmp/roots"
 
 header() { # $1 = path, $2 = chapter files
@@ -45,50 +55,22 @@ header() { # $1 = path, $2 = chapter files
   esac
 }
 
-status=0
-: >"$tmp/produced"
+# Each root as the book gives it, and each .c/.h also with #line directives
+# (for its line map); book/tools/tangle.pl compares, writes and reports.
 while IFS=$'\t' read -r root files; do
-  echo "$root" >>"$tmp/produced"
-  new="$tmp/new"
-  lflag=()
-  if [ "$mode" = lines ]; then
-    case "$root" in *.c | *.h) lflag=(-L) ;; esac
-  fi
-  if [ "${root%.html}" != "$root" ]; then
-    # HTML: <!DOCTYPE> must come first, so the comment goes right after it
-    notangle -R"$root" "${chapters[@]}" 2>"$tmp/err" |
-      { IFS= read -r first; printf '%s\n' "$first"; header "$root" "$files"; cat; } >"$new"
-  else
-    { header "$root" "$files"; notangle "${lflag[@]}" -R"$root" "${chapters[@]}"; } >"$new" 2>"$tmp/err"
-  fi
+  mkdir -p "$tmp/new/${root%/*}" "$tmp/lined/${root%/*}"
+  case "$root" in
+    *.html) # <!DOCTYPE> must come first, so the comment goes right after it
+      $NW/nt -R"$root" <"$tmp/markup" 2>"$tmp/err" |
+        { IFS= read -r first; printf '%s
+' "$first"; header "$root" "$files"; cat; } >"$tmp/new/$root" ;;
+    *) { header "$root" "$files"; $NW/nt -R"$root" <"$tmp/markup"; } >"$tmp/new/$root" 2>"$tmp/err" ;;
+  esac
+  case "$root" in *.c | *.h)
+    { header "$root" "$files"; $NW/nt -t -L -R"$root" <"$tmp/markup"; } >"$tmp/lined/$root" 2>>"$tmp/err" ;;
+  esac
   if [ -s "$tmp/err" ]; then
     echo "tangle.sh: notangle -R$root:" >&2; cat "$tmp/err" >&2; exit 1
   fi
-  target="$out/$root"
-  if cmp -s "$new" "$target"; then continue; fi
-  if [ "$mode" = check ]; then
-    echo "generated/$root расходится с книгой ($files): запустите ./tangle.sh" >&2
-    status=1
-    continue
-  fi
-  mkdir -p "$(dirname "$target")"
-  cp "$new" "$target"
-  echo "tangle: $target" >&2
 done <"$tmp/roots"
-
-# Файлы, которых не даёт ни один корневой фрагмент.
-if [ -d "$out" ]; then
-  (cd "$out" && find . -type f \( -name '*.c' -o -name '*.h' -o -name '*.html' \) | sed 's|^\./||') | sort >"$tmp/present"
-  sort "$tmp/produced" | comm -23 "$tmp/present" - >"$tmp/stale"
-  while read -r f; do
-    if [ "$mode" = check ]; then
-      echo "generated/$f не извлекается ни из одного корневого фрагмента книги" >&2
-      status=1
-    else
-      rm -f "$out/$f"
-      echo "tangle: удалён $out/$f (его больше нет в книге)" >&2
-    fi
-  done <"$tmp/stale"
-  find "$out" -mindepth 1 -type d -empty -delete
-fi
-exit $status
+perl book/tools/tangle.pl "$mode" "$lines" "$tmp"
