@@ -6,7 +6,10 @@
 #include "net.h"
 
 #include <errno.h>
+#include <getopt.h>
+#include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,65 +20,96 @@
 struct options {
     struct job_config job;
     size_t count;                  /* --count N */
-    size_t limit;                  /* --limit K; 0 -- все сразу */
+    size_t limit;                  /* --limit K; 0 -- по дескрипторам */
     int sync, async;               /* --mode sync|async|both */
 };
 
 static int usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [--count N] [--url URL]... [--dir DIR]\n"
-                    "       [--mode sync|async|both] [--limit K] [--timeout SEC]\n", prog);
+    fprintf(stderr, "usage: %s [--count N] [--url URL]... [--dir DIR] [--mode sync|async|both]\n"
+                    "       [--limit K] [--timeout SEC] [--connect-timeout SEC]\n"
+                    "       [--max-size BYTES[K|M|G]] [--overwrite] [--quiet]\n", prog);
     return -1;
 }
 
-static int parse_size(const char *s, size_t *out)
+static const char *parse_count(const char *s, size_t *out)
 {
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
-        return -1;
+        return "expected a whole number";
     *out = (size_t)v;
-    return 0;
+    return NULL;
+}
+static const char *parse_ms(const char *s, long *out)
+{
+    char *end;
+    double sec = strtod(s, &end);
+    if (end == s || *end != '\0' || !(sec > 0) || sec > 1e6)
+        return "expected seconds, more than 0";
+    long ms = lround(sec * 1000);
+    if (ms < 1)
+        return "rounds to 0 ms, which libcurl reads as no limit at all; the least is 0.001";
+    *out = ms;
+    return NULL;
+}
+
+static const char *parse_bytes(const char *s, curl_off_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    if (errno != 0 || end == s || v < 1 || end[shift > 0] != '\0' || v > (INT64_MAX >> shift))
+        return "expected bytes, more than 0, with K, M or G if you like";
+    *out = (curl_off_t)v << shift;
+    return NULL;
 }
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    *o = (struct options){.job = {.dir = "images", .timeout_ms = 30000},
-                          .count = 10, .sync = 1, .async = 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v == NULL)
-            return usage(argv[0]);
-        i++;
-        if (strcmp(a, "--count") == 0 && parse_size(v, &o->count) == 0)
-            continue;
-        if (strcmp(a, "--limit") == 0 && parse_size(v, &o->limit) == 0)
-            continue;
-        if (strcmp(a, "--url") == 0 && o->job.nurls < JOB_MAX_URLS) {
-            o->job.urls[o->job.nurls++] = v;
-            continue;
-        }
-        if (strcmp(a, "--dir") == 0) {
-            o->job.dir = v;
-            continue;
-        }
-        if (strcmp(a, "--mode") == 0 && (strcmp(v, "sync") == 0 || strcmp(v, "async") == 0
-                                         || strcmp(v, "both") == 0)) {
+    static const struct option longs[] = {
+        {"count", required_argument, NULL, 'n'}, {"url", required_argument, NULL, 'u'},
+        {"dir", required_argument, NULL, 'd'}, {"mode", required_argument, NULL, 'm'},
+        {"limit", required_argument, NULL, 'l'}, {"timeout", required_argument, NULL, 't'},
+        {"connect-timeout", required_argument, NULL, 'c'},
+        {"max-size", required_argument, NULL, 's'}, {"overwrite", no_argument, NULL, 'o'},
+        {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0}};
+    *o = (struct options){.count = 10, .sync = 1, .async = 1};
+    job_config_init(&o->job);
+    int c, at;
+    while ((c = getopt_long(argc, argv, "", longs, &at)) != -1) {
+        const char *v = optarg, *why = NULL;
+        switch (c) {
+        case 'n': why = parse_count(v, &o->count); break;
+        case 'l': why = parse_count(v, &o->limit); break;
+        case 'u':
+            if (o->job.nurls == JOB_MAX_URLS)
+                why = "too many addresses";
+            else
+                o->job.urls[o->job.nurls++] = v;
+            break;
+        case 'd': o->job.dir = v; break;
+        case 'm':
             o->sync = strcmp(v, "async") != 0;
             o->async = strcmp(v, "sync") != 0;
-            continue;
+            if (strcmp(v, "sync") != 0 && strcmp(v, "async") != 0 && strcmp(v, "both") != 0)
+                why = "expected sync, async or both";
+            break;
+        case 't': why = parse_ms(v, &o->job.timeout_ms); break;
+        case 'c': why = parse_ms(v, &o->job.connect_timeout_ms); break;
+        case 's': why = parse_bytes(v, &o->job.max_size); break;
+        case 'o': o->job.overwrite = 1; break;
+        case 'q': o->job.show = JOB_QUIET; break;
+        default: return usage(argv[0]);     /* getopt_long уже сказал, что не так */
         }
-        if (strcmp(a, "--timeout") == 0) {
-            char *end;
-            double s = strtod(v, &end);
-            if (*end == '\0' && s > 0 && s < 1e6) {
-                o->job.timeout_ms = (long)(s * 1000);
-                continue;
-            }
+        if (why != NULL) {
+            fprintf(stderr, "%s: --%s %s: %s\n", argv[0], longs[at].name, v, why);
+            return usage(argv[0]);
         }
-        fprintf(stderr, "%s: bad option or value: %s %s\n", argv[0], a, v);
-        return usage(argv[0]);
     }
+    if (optind < argc)
+        return usage(argv[0]);
     if (o->job.nurls == 0)
         o->job.urls[o->job.nurls++] = DEFAULT_URL;
     return 0;
@@ -83,36 +117,28 @@ static int parse_options(int argc, char **argv, struct options *o)
 /* Одна за другой, libcurl easy. Возвращает число неудачных загрузок. */
 static size_t run_sync(const struct job_config *cfg, size_t count)
 {
-    size_t failed = 0;
-    double t0 = job_now();
-    for (size_t i = 0; i < count; i++) {
+    struct job_run run;
+    job_run_begin(&run, cfg, "sync", count);
+    for (size_t i = 0; i < count && !net_stop_requested(); i++) {
         struct job j;
         CURLcode code = CURLE_FAILED_INIT;
-        if (job_start(&j, cfg, "sync", i) == 0)
+        if (job_start(&j, &run, i) == 0)
             code = curl_easy_perform(j.easy);        /* поток ждёт здесь */
-        if (job_finish(&j, code, j.errbuf, t0) < 0)
-            failed++;
+        job_finish(&j, code, j.errbuf);
         job_cleanup(&j);
-        if (net_stop_requested()) {
-            failed += count - i - 1;
-            break;
-        }
     }
-    printf("Sync total time: %.3f sec.\n", job_now() - t0);
-    return failed;
+    return job_run_end(&run);
 }
 struct async_run {
     aio_loop *loop;
     fetch *fx;
-    const struct job_config *cfg;
-    size_t count, limit;
-    size_t running, succeeded;
-    double t0;
+    struct job_run run;
+    size_t limit, running;
     aio_future *slot;              /* его ждёт запускающий, когда мест нет */
 };
 
 struct download {
-    struct async_run *run;
+    struct async_run *ar;
     size_t index;
     struct job job;
     gen_value r;
@@ -122,34 +148,30 @@ static int download_body(gen *g)
 {
     struct download *f = gen_locals(g);
     GEN_BEGIN(g);
-    if (job_start(&f->job, f->run->cfg, "async", f->index) < 0) {
-        job_finish(&f->job, CURLE_FAILED_INIT, NULL, f->run->t0);
-        GEN_RETURN(g, gen_int(-1));
-    }
-    AIO_AWAIT_NEW_CATCH(g, f->r, f->err, fetch_perform(f->run->fx, f->job.easy));
+    if (job_start(&f->job, &f->ar->run, f->index) < 0)
+        GEN_RETURN(g, gen_int(job_finish(&f->job, CURLE_FAILED_INIT, f->job.errbuf)));
+    AIO_AWAIT_NEW_CATCH(g, f->r, f->err, fetch_perform(f->ar->fx, f->job.easy));
     {
         CURLcode code = f->err.code == 0 ? CURLE_OK
                       : f->err.payload.kind == GEN_INT ? (CURLcode)f->err.payload.i
                       : CURLE_ABORTED_BY_CALLBACK;    /* отмена задачи */
-        GEN_RETURN(g, gen_int(job_finish(&f->job, code, f->err.msg, f->run->t0)));
+        GEN_RETURN(g, gen_int(job_finish(&f->job, code, f->err.msg)));
     }
     GEN_FINALLY(g);
-    fetch_remove(f->run->fx, f->job.easy);  /* если нас отменили на полпути */
+    fetch_remove(f->ar->fx, f->job.easy);   /* если нас отменили на полпути */
     job_cleanup(&f->job);
     GEN_END(g);
 }
 static void on_download_done(aio_future *task, void *arg)
 {
-    struct async_run *run = arg;
-    gen_value v;
-    if (aio_future_outcome(task, &v, NULL) == 0 && v.kind == GEN_INT && v.i == 0)
-        run->succeeded++;
-    run->running--;
-    if (run->slot != NULL)
-        aio_future_set_result(run->slot, gen_none());  /* место освободилось */
+    (void)task;
+    struct async_run *ar = arg;
+    ar->running--;
+    if (ar->slot != NULL)
+        aio_future_set_result(ar->slot, gen_none());   /* место освободилось */
 }
 struct launcher {
-    struct async_run *run;
+    struct async_run *ar;
     size_t next;
     aio_future *task;
     gen_value r;
@@ -158,58 +180,57 @@ struct launcher {
 static int launcher_body(gen *g)
 {
     struct launcher *f = gen_locals(g);
-    struct async_run *run = f->run;
+    struct async_run *ar = f->ar;
     GEN_BEGIN(g);
-    for (f->next = 0; f->next < run->count; f->next++) {
-        while (run->running >= run->limit) {
-            AIO_AWAIT_NEW(g, f->r, run->slot = aio_future_new(run->loop));
-            run->slot = NULL;
+    for (f->next = 0; f->next < ar->run.count; f->next++) {
+        while (ar->running >= ar->limit) {
+            AIO_AWAIT_NEW(g, f->r, ar->slot = aio_future_new(ar->loop));
+            ar->slot = NULL;
         }
-        f->task = aio_create_task(run->loop, gen_new(download_body,
-            &(struct download){.run = run, .index = f->next}, sizeof(struct download)));
+        f->task = aio_create_task(ar->loop, gen_new(download_body,
+            &(struct download){.ar = ar, .index = f->next}, sizeof(struct download)));
         if (f->task == NULL)
             GEN_RAISE(g, -ENOMEM, "cannot create download task %zu", f->next);
-        if (aio_future_add_done_callback(f->task, on_download_done, run) < 0) {
+        if (aio_future_add_done_callback(f->task, on_download_done, ar) < 0) {
             aio_future_cancel(f->task, NULL);
             aio_future_unref(f->task);
             GEN_RAISE(g, -ENOMEM, "cannot watch download task %zu", f->next);
         }
-        run->running++;
+        ar->running++;
         aio_future_unref(f->task);     /* пока задача не кончилась, её держит цикл */
     }
-    while (run->running > 0) {
-        AIO_AWAIT_NEW(g, f->r, run->slot = aio_future_new(run->loop));
-        run->slot = NULL;
+    while (ar->running > 0) {
+        AIO_AWAIT_NEW(g, f->r, ar->slot = aio_future_new(ar->loop));
+        ar->slot = NULL;
     }
     GEN_FINALLY(g);
-    run->slot = NULL;
+    ar->slot = NULL;
     GEN_END(g);
 }
 static size_t run_async(const struct job_config *cfg, size_t count, size_t limit)
 {
-    aio_loop *loop;
-    fetch *fx;
-    int rc = aio_loop_new(&loop);
+    struct async_run ar = {.limit = limit};
+    int rc = aio_loop_new(&ar.loop);
     if (rc < 0) {
         fprintf(stderr, "aio_loop_new: %s\n", strerror(-rc));
         return count;
     }
-    if ((rc = fetch_new(loop, &fx)) < 0) {
+    if ((rc = fetch_new(ar.loop, &ar.fx)) < 0) {
         fprintf(stderr, "fetch_new: %s\n", strerror(-rc));
-        aio_loop_free(loop);
+        aio_loop_free(ar.loop);
         return count;
     }
-    struct async_run run = {.loop = loop, .fx = fx, .cfg = cfg, .count = count,
-                            .limit = limit > 0 ? limit : count, .t0 = job_now()};
+    curl_multi_setopt(fetch_multi(ar.fx), CURLMOPT_MAXCONNECTS, (long)limit);
+    job_run_begin(&ar.run, cfg, "async", count);
     gen_result r;
-    rc = aio_run(loop, gen_new(launcher_body, &(struct launcher){.run = &run},
-                               sizeof(struct launcher)), &r);
-    printf("Async total time: %.3f sec.\n", job_now() - run.t0);
+    rc = aio_run(ar.loop, gen_new(launcher_body, &(struct launcher){.ar = &ar},
+                                  sizeof(struct launcher)), &r);
+    size_t failed = job_run_end(&ar.run);
     if (rc != 0)
         fprintf(stderr, "async run: %s\n", r.error.msg);
-    fetch_free(fx);                  /* цикл больше не крутится */
-    aio_loop_free(loop);
-    return count - run.succeeded;
+    fetch_free(ar.fx);                 /* цикл больше не крутится */
+    aio_loop_free(ar.loop);
+    return failed;
 }
 int main(int argc, char **argv)
 {
@@ -218,7 +239,7 @@ int main(int argc, char **argv)
     if (parse_options(argc, argv, &o) < 0)
         return 2;
     net_raise_open_files_limit();      /* сокет и файл на каждую загрузку */
-    if (mkdir(o.job.dir, 0755) < 0 && errno != EEXIST) {
+    if (mkdir(o.job.dir, 0777) < 0 && errno != EEXIST) {
         fprintf(stderr, "mkdir %s: %s\n", o.job.dir, strerror(errno));
         return 1;
     }
@@ -235,9 +256,7 @@ int main(int argc, char **argv)
         signal(SIGTERM, SIG_DFL);
     }
     if (o.async && !net_stop_requested())
-        failed += run_async(&o.job, o.count, o.limit);
+        failed += run_async(&o.job, o.count, job_limit(o.count, o.limit));
     curl_global_cleanup();
-    if (failed > 0)
-        fprintf(stderr, "%zu download(s) failed\n", failed);
     return failed == 0 ? 0 : 1;
 }
