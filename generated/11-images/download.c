@@ -60,7 +60,8 @@ static const char *parse_bytes(const char *s, curl_off_t *out)
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    int shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
+              : *end == 'G' || *end == 'g' ? 30 : 0;
     if (errno != 0 || end == s || v < 1 || end[shift > 0] != '\0' || v > (INT64_MAX >> shift))
         return "expected bytes, more than 0, with K, M or G if you like";
     *out = (curl_off_t)v << shift;

@@ -46,20 +46,19 @@ struct job {
 };
 double job_now(void);               /* секунды по монотонным часам */
 
-/* Начать прогон count загрузок и в конце напечатать итог; job_run_end
-   возвращает, сколько загрузок не удалось. */
+/* Прогон count загрузок; job_run_end печатает итог и возвращает,
+   сколько загрузок не удалось. */
 void job_run_begin(struct job_run *r, const struct job_config *cfg, const char *mode,
                    size_t count);
 size_t job_run_end(struct job_run *r);
 
-/* Подготовить загрузку index: временный файл и easy-хэндл, который
-   пишет в него. 0 или -1 (причина в j->errbuf). job_finish и
-   job_cleanup нужны в любом случае. */
+/* Временный файл и easy-хэндл загрузки index. 0 или -1 (причина в
+   j->errbuf); job_finish и job_cleanup нужны в любом случае. */
 int job_start(struct job *j, struct job_run *r, size_t index);
 
-/* Закончить загрузку с исходом code (why -- объяснение libcurl или
-   NULL): удачную поставить на постоянное место, неудачную удалить, и
-   показать это. 0 -- картинка на месте, -1 -- нет. */
+/* Исход code (why -- объяснение libcurl или NULL): удачную загрузку
+   поставить на место, неудачную удалить, показать. 0 -- картинка на
+   месте, -1 -- нет. */
 int job_finish(struct job *j, CURLcode code, const char *why);
 
 /* Закрыть и удалить всё, что осталось (временный файл, easy-хэндл). */
