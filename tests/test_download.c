@@ -261,6 +261,27 @@ static void test_async_respects_the_limit(void **state)
     unlink(out);
 }
 
+/* Without --limit: at most 256 at once, even when descriptors allow more
+ * (every download at once costs more CPU per image, chapter 11). */
+static void test_async_default_limit_is_256(void **state)
+{
+    (void)state;
+    struct sup_server s;
+    start_server(&s, "300");
+    char url[128], dir[256], out[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/8/8", s.port);
+    make_dir(dir, sizeof dir, "dl-256");
+    sup_tmp_path(out, sizeof out, "dl-256.out");
+    char *args[] = {"--url", url, "--count", "300", "--dir", dir, "--mode", "async", "--quiet",
+                    NULL};
+    assert_int_equal(download(out, args), 0);
+    assert_int_equal(count_pngs(dir, "async-", 8, 8), 300);
+    assert_int_equal(stat_value(s.port, "peak_active", 0), 256);
+    stop_server(&s);
+    remove_dir(dir);
+    unlink(out);
+}
+
 static void test_both_modes_and_every_image_differs(void **state)
 {
     (void)state;
@@ -412,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_sync_asks_one_at_a_time),
         cmocka_unit_test(test_async_asks_all_at_once),
         cmocka_unit_test(test_async_respects_the_limit),
+        cmocka_unit_test(test_async_default_limit_is_256),
         cmocka_unit_test(test_both_modes_and_every_image_differs),
         cmocka_unit_test(test_404_and_cut_body_are_reported_and_leave_nothing),
         cmocka_unit_test(test_silent_server_times_out),

@@ -20,7 +20,7 @@
 struct options {
     struct job_config job;
     size_t count;                  /* --count N */
-    size_t limit;                  /* --limit K; 0 -- по дескрипторам */
+    size_t limit;                  /* --limit K; 0 -- по умолчанию */
     int sync, async;               /* --mode sync|async|both */
 };
 

@@ -265,7 +265,7 @@ size_t job_run_end(struct job_run *r)
            human((double)r->got / (t + 1e-9), rate, sizeof rate));
     return r->count - r->saved;
 }
-enum { JOB_FDS_EACH = 4, JOB_FDS_SPARE = 64 };
+enum { JOB_FDS_EACH = 4, JOB_FDS_SPARE = 64, JOB_AT_ONCE = 256 };
 
 size_t job_limit(size_t count, size_t asked)
 {
@@ -277,6 +277,6 @@ size_t job_limit(size_t count, size_t asked)
     if (asked > fit)
         fprintf(stderr, "--limit %zu: %zu open files allow only %zu downloads at a time\n",
                 asked, (size_t)rl.rlim_cur, fit);
-    size_t k = asked > 0 && asked < fit ? asked : fit;
+    size_t k = asked == 0 ? (fit < JOB_AT_ONCE ? fit : JOB_AT_ONCE) : asked < fit ? asked : fit;
     return k < count ? k : count > 0 ? count : 1;
 }

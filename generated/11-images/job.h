@@ -67,8 +67,8 @@ void job_cleanup(struct job *j);
 /* Имя файла из адреса url (правила -- в тексте главы) в out. */
 void job_file_name(const char *url, char *out, size_t cap);
 
-/* Сколько из count загрузок вести сразу: asked (0 -- не сказано), но
-   не больше, чем позволяет предел открытых файлов. */
+/* Сколько из count загрузок вести сразу: asked (0 -- не сказано: до
+   256), но не больше, чем позволяет предел открытых файлов. */
 size_t job_limit(size_t count, size_t asked);
 
 #endif

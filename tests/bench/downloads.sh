@@ -21,8 +21,9 @@
 # allocator skips recently freed inodes), which would measure rm -rf.
 # Then, at N = 100 and 1000 only, a profile (downloads-profile.tsv): system
 # calls of the downloader per image (strace -c; connect shows reuse), where
-# the CPU time of both goes (perf, if it may run), and curl's own
-# parallel mode (curl -Z, libcurl's loop) at the same concurrency.
+# the CPU time of both goes (perf, if it may run), the downloader by 100,
+# by 256 (its default) and all at once, and curl's own parallel mode
+# (curl -Z, libcurl's loop) at 256.
 # Data: $DATA/downloads-raw.tsv (every run), images-speedup.tsv (medians;
 # chapter 11's figure plots it), downloads-floor.tsv (the async run against
 # its limit and the floor), downloads-profile.tsv.
@@ -183,31 +184,42 @@ profile() { # $1 = N
       done
     done
   fi
-  # curl's parallel mode against ours, both at most 300 at once (curl's
-  # limit), three times each, alternating; wall time of the whole program
-  if command -v curl >/dev/null; then
-    local t0 t1 k
-    for k in 1 2 3; do
+  # how many at once: ours by 100, by default (256) and all at once, and
+  # curl's own parallel mode (libcurl's loop) at our default; five times
+  # each, alternating; ours by its own "total time", curl by the wall time
+  # of the whole process (so curl's includes starting the program)
+  local t0 t1 k c
+  : >"$work/cmp-$n"
+  for k in 1 2 3 4 5; do
+    for c in 100 default all curl; do
       t0=$(date +%s.%N)
-      "${CLI[@]}" curl -s --no-progress-meter -Z --parallel-max 300 -L -o "$dir/#1.png" --create-dirs \
-        -w '%{time_starttransfer}\n' "http://127.0.0.1:$port_l/$SIZE?[1-$n]" >"$work/curl"
+      if [ "$c" = curl ]; then
+        "${CLI[@]}" curl -s --no-progress-meter -Z --parallel-max 256 -L -o "$dir/#1.png" \
+          --create-dirs -w '%{time_starttransfer}\n' "http://127.0.0.1:$port_l/$SIZE?[1-$n]" >"$work/curl"
+        v="0 0"
+        sort -n "$work/curl" | awk '{ v[NR] = $1 } END { print "ttfb", v[int((NR + 1) / 2)] }' >>"$work/cmp-$n"
+      else
+        local lim=()
+        [ "$c" = default ] || lim=(--limit "$([ "$c" = all ] && echo "$n" || echo "$c")")
+        v=$( { TIMEFORMAT='%U %S'; time "${CLI[@]}" "$(prog images-download)" --mode async "${lim[@]}" \
+               --count "$n" --dir "$dir" --quiet --url "http://127.0.0.1:$port_l/$SIZE" >"$work/out" 2>&1; } 2>&1 )
+      fi
       t1=$(date +%s.%N)
       rm -rf "$dir"
-      echo "curl $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >>"$work/cmp-$n"
-      sort -n "$work/curl" | awk '{ v[NR] = $1 } END { print "ttfb", v[int((NR + 1) / 2)] }' >>"$work/cmp-$n"
-      t0=$(date +%s.%N)
-      v=$( { TIMEFORMAT='%U %S'; time "${CLI[@]}" "$(prog images-download)" --mode async --limit 300 \
-             --count "$n" --dir "$dir" --quiet --url "http://127.0.0.1:$port_l/$SIZE" >/dev/null 2>&1; } 2>&1 )
-      t1=$(date +%s.%N)
-      rm -rf "$dir"
-      echo "ours $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >>"$work/cmp-$n"
-      awk -v t="$v" -v n="$n" -v b="$BASE" 'BEGIN { split(t, c, " "); print "cpu", ((c[1] + c[2]) * 1000 - b) / n }' >>"$work/cmp-$n"
+      if [ "$c" = curl ]; then    # the whole process: curl prints no time of its own
+        echo "wall-$c $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >>"$work/cmp-$n"
+      else                        # the run, as in the tables above
+        echo "wall-$c $(sed -n 's/^.*total time: \([0-9.]*\) sec\..*$/\1/p' "$work/out")" >>"$work/cmp-$n"
+        [ "$c" != default ] || echo "proc-$c $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >>"$work/cmp-$n"
+      fi
+      awk -v c="$c" -v t="$v" -v n="$n" -v b="$BASE" \
+        'BEGIN { split(t, x, " "); print "cpu-" c, ((x[1] + x[2]) * 1000 - b) / n }' >>"$work/cmp-$n"
     done
-    for k in curl ttfb ours cpu; do
-      P[$k,$n]=$(awk -v k="$k" '$1 == k { print $2 }' "$work/cmp-$n" | sort -n | sed -n 2p \
-                 | awk -v k="$k" '{ printf(k == "cpu" ? "%.2f" : "%.3f", $1) }')
-    done
-  fi
+  done
+  for k in wall-100 wall-default wall-all proc-default wall-curl ttfb cpu-100 cpu-default cpu-all; do
+    P[$k,$n]=$(awk -v k="$k" '$1 == k { print $2 }' "$work/cmp-$n" | sort -n | sed -n 3p \
+               | awk -v k="$k" '{ printf(k ~ /^cpu/ ? "%.2f" : "%.3f", $1) }')
+  done
 }
 profile 100
 profile 1000
@@ -223,9 +235,14 @@ profile 1000
       row "$([ $side = client ] && echo загрузчик || echo сервер): доля $v, % (\`perf\`)" "$side-$v"
     done
   done
-  row "наш загрузчик, \`--limit 300\`, с (медиана трёх)" ours
-  row "наш загрузчик: процессор на картинку, мс" cpu
-  row "\`curl -Z --parallel-max 300\`, с (медиана трёх)" curl
+  row "наш загрузчик по 100 сразу, с (медиана пяти)" wall-100
+  row "наш загрузчик по 256 (по умолчанию), с" wall-default
+  row "наш загрузчик все сразу (\`--limit N\`), с" wall-all
+  row "он же по 256, с запуском программы, с" proc-default
+  row "\`curl -Z --parallel-max 256\`, с запуском программы, с" wall-curl
   row "curl: медиана \`time_starttransfer\`, с" ttfb
+  row "процессор загрузчика на картинку по 100, мс" cpu-100
+  row "то же по 256 (по умолчанию), мс" cpu-default
+  row "то же все сразу, мс" cpu-all
 } >"$DATA/downloads-profile.tsv"
 show_tsv "$DATA/downloads-profile.tsv"
