@@ -24,23 +24,8 @@
 
 #include <cmocka.h>
 
+#include "download_common.h"
 #include "support.h"
-
-static void start_server(struct sup_server *s, const char *latency_ms)
-{
-    char *args[] = {"--latency", (char *)latency_ms, "--jitter", "0", NULL};
-    assert_int_equal(sup_server_start(s, "images-imageserver", "imageserver", args, 5000), 0);
-}
-
-static void stop_server(struct sup_server *s)
-{
-    assert_int_equal(sup_stop(s->pid, 5000), 0);
-    char *log = sup_read_file(s->log);
-    assert_non_null(log);
-    assert_non_null(strstr(log, "imageserver: "));    /* the summary at exit */
-    free(log);
-    unlink(s->log);
-}
 
 /* GET path from the server; the body (after the blank line) into buf. */
 static void http_get(int port, const char *path, char *buf, size_t cap)
@@ -161,36 +146,6 @@ static int count_pngs(const char *dir, const char *prefix, uint32_t w, uint32_t 
     }
     closedir(d);
     return count;
-}
-
-static void make_dir(char *dir, size_t cap, const char *tag)
-{
-    sup_tmp_path(dir, cap, tag);
-    mkdir(dir, 0755);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0))
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static int count_lines(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
 }
 
 /* ---- tests ---- */

@@ -16,7 +16,9 @@
  * 1024), a timeout that rounds to 0 ms meant "no timeout", an existing
  * file or a symlink at the target silently replaced, files 0644 whatever
  * the umask, the name taken from the query, unlabelled progress and
- * nothing on a terminal while a download runs. */
+ * nothing on a terminal while a download runs. It starts programs (the
+ * image server with sup_server_start, the downloader with fork and execv),
+ * so tests/valgrind.sh leaves it out. */
 #define _XOPEN_SOURCE 700 /* posix_openpt, grantpt, unlockpt, ptsname */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -40,6 +42,7 @@
 
 #include <cmocka.h>
 
+#include "download_common.h"
 #include "support.h"
 #include "../chapters/images/job.h" /* build/src/chapters/images: by slug, not number */
 
@@ -271,14 +274,6 @@ static struct run download(char *const args[], mode_t mask, rlim_t nofile, int t
     return run;
 }
 
-static int count(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
 /* Files in dir (hidden ones too, so a temporary file left is seen). */
 static int files_in(const char *dir)
 {
@@ -290,28 +285,6 @@ static int files_in(const char *dir)
         n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
     closedir(d);
     return n;
-}
-
-static void make_dir(char *dir, size_t cap, const char *tag)
-{
-    sup_tmp_path(dir, cap, tag);
-    assert_int_equal(mkdir(dir, 0755), 0);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
 }
 
 static void show(const struct run *r)
@@ -355,7 +328,7 @@ static void test_endless_body_stops_at_max_size(void **state)
     CHECK(files_in(dir) == 0, &r);
     free(r.out);
     char *log = hostile_stop(&h);
-    assert_int_equal(count(log, "endless: client left after"), 2);
+    assert_int_equal(count_lines(log, "endless: client left after"), 2);
     free(log);
     remove_dir(dir);
 }
@@ -373,11 +346,11 @@ static void test_content_length_over_cap_refused_before_body(void **state)
                  "--dir", dir, NULL};
     struct run r = download(a, 022, 0, 0, 40);
     CHECK(r.status == 1, &r);
-    CHECK(count(r.out, "--max-size") == 2, &r);
+    CHECK(count_lines(r.out, "--max-size") == 2, &r);
     CHECK(files_in(dir) == 0, &r);
     free(r.out);
     char *log = hostile_stop(&h);
-    assert_int_equal(count(log, "huge: client left before the body"), 2);
+    assert_int_equal(count_lines(log, "huge: client left before the body"), 2);
     free(log);
     remove_dir(dir);
 }
@@ -470,19 +443,6 @@ static void test_connect_timeout(void **state)
 
 /* ------------------------------------------------------------ files */
 
-static void start_images(struct sup_server *s)
-{
-    char *args[] = {"--latency", "0", "--jitter", "0", NULL};
-    assert_int_equal(sup_server_start(s, "images-imageserver", "dl-hostile-images", args, 5000),
-                     0);
-}
-
-static void stop_images(struct sup_server *s)
-{
-    assert_int_equal(sup_stop(s->pid, 5000), 0);
-    unlink(s->log);
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -496,13 +456,13 @@ static void write_file(const char *path, const char *text)
 static struct run one_image(const char *dir, int overwrite)
 {
     struct sup_server s;
-    start_images(&s);
+    start_server(&s, "0");
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/16/16", s.port);
     char *a[] = {"--url", url, "--count", "1", "--mode", "sync", "--dir", (char *)dir,
                  overwrite ? "--overwrite" : NULL, NULL};
     struct run r = download(a, 022, 0, 0, 20);
-    stop_images(&s);
+    stop_server(&s);
     return r;
 }
 
@@ -656,7 +616,7 @@ static void test_ten_thousand_under_1024_descriptors(void **state)
 {
     (void)state;
     struct sup_server s;
-    start_images(&s);
+    start_server(&s, "0");
     char url[128], dir[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/4/4", s.port);
     make_dir(dir, sizeof dir, "dl-many");
@@ -667,7 +627,7 @@ static void test_ten_thousand_under_1024_descriptors(void **state)
     CHECK(strstr(r.out, "10000 of 10000 saved") != NULL, &r);
     CHECK(files_in(dir) == 10000, &r);
     free(r.out);
-    stop_images(&s);
+    stop_server(&s);
     remove_dir(dir);
 }
 
