@@ -206,7 +206,8 @@ int job_finish(struct job *j, CURLcode code, const char *why)
             r->expected += j->got - j->expected;       /* обещание сбылось как есть */
             if (r->cfg->show == JOB_LINES)
                 printf("at %.3f s: saved %s%s, %lld bytes in %.3f s\n", now - r->t0, name,
-                       placed ? " (replaced the old one)" : "", (long long)j->got, now - j->started);
+                       placed ? " (replaced the old one)" : "", (long long)j->got,
+                       now - j->started);
             draw(r, 1);
             return 0;
         }
