@@ -338,10 +338,11 @@ test: check tests-built book build/.deps-test
 valgrind: tests-built build/.deps-test
 	tests/valgrind.sh
 
-# Benchmarks need the peers they compare against (wrk, nginx, libuv, python3)
-# and taskset; they rewrite book/data/*.tsv, and the next make redraws the
-# appendix «Измерения». Never part of make test.
-PKG_BENCH := wrk nginx-light libuv1-dev pkg-config python3 util-linux
+# Benchmarks need the peers they compare against (wrk, nginx, libuv, python3),
+# taskset, and strace and perf for the profile of downloads; they rewrite
+# book/data/*.tsv, and the next make redraws the appendix «Измерения».
+# Never part of make test.
+PKG_BENCH := wrk nginx-light libuv1-dev pkg-config python3 util-linux strace linux-perf
 
 build/.deps-bench: Makefile | build/.deps
 	$(call install_missing,$(PKG_BENCH))

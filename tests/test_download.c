@@ -1,4 +1,4 @@
-/* Chapter 9 end to end, on loopback: the image server of the book and the
+/* Chapter 11 end to end, on loopback: the image server of the book and the
  * downloader. Every downloaded file is checked as a PNG (signature, every
  * chunk's CRC computed here independently, IHDR of the requested size,
  * IEND last); names are unique (N downloads give N files); no temporary
@@ -24,23 +24,8 @@
 
 #include <cmocka.h>
 
+#include "download_common.h"
 #include "support.h"
-
-static void start_server(struct sup_server *s, const char *latency_ms)
-{
-    char *args[] = {"--latency", (char *)latency_ms, "--jitter", "0", NULL};
-    assert_int_equal(sup_server_start(s, "images-imageserver", "imageserver", args, 5000), 0);
-}
-
-static void stop_server(struct sup_server *s)
-{
-    assert_int_equal(sup_stop(s->pid, 5000), 0);
-    char *log = sup_read_file(s->log);
-    assert_non_null(log);
-    assert_non_null(strstr(log, "imageserver: "));    /* the summary at exit */
-    free(log);
-    unlink(s->log);
-}
 
 /* GET path from the server; the body (after the blank line) into buf. */
 static void http_get(int port, const char *path, char *buf, size_t cap)
@@ -163,36 +148,6 @@ static int count_pngs(const char *dir, const char *prefix, uint32_t w, uint32_t 
     return count;
 }
 
-static void make_dir(char *dir, size_t cap, const char *tag)
-{
-    sup_tmp_path(dir, cap, tag);
-    mkdir(dir, 0755);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d == NULL)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0))
-            unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static int count_lines(const char *text, const char *needle)
-{
-    int n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
 /* ---- tests ---- */
 
 static void test_sync_asks_one_at_a_time(void **state)
@@ -212,7 +167,8 @@ static void test_sync_asks_one_at_a_time(void **state)
     char *text = sup_read_file(out);
     assert_non_null(strstr(text, "Sync total time: "));
     assert_null(strstr(text, "Async total time: "));
-    assert_int_equal(count_lines(text, " bytes  sync-"), 5);
+    assert_int_equal(count_lines(text, ": saved sync-"), 5);
+    assert_non_null(strstr(text, "(5 of 5 saved, "));
     free(text);
     stop_server(&s);
     remove_dir(dir);
@@ -255,6 +211,27 @@ static void test_async_respects_the_limit(void **state)
     assert_int_equal(download(out, args), 0);
     assert_int_equal(count_pngs(dir, "async-", 32, 32), 12);
     assert_int_equal(stat_value(s.port, "peak_active", 0), 4);
+    stop_server(&s);
+    remove_dir(dir);
+    unlink(out);
+}
+
+/* Without --limit: at most 256 at once, even when descriptors allow more
+ * (every download at once costs more CPU per image, chapter 11). */
+static void test_async_default_limit_is_256(void **state)
+{
+    (void)state;
+    struct sup_server s;
+    start_server(&s, "300");
+    char url[128], dir[256], out[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/8/8", s.port);
+    make_dir(dir, sizeof dir, "dl-256");
+    sup_tmp_path(out, sizeof out, "dl-256.out");
+    char *args[] = {"--url", url, "--count", "300", "--dir", dir, "--mode", "async", "--quiet",
+                    NULL};
+    assert_int_equal(download(out, args), 0);
+    assert_int_equal(count_pngs(dir, "async-", 8, 8), 300);
+    assert_int_equal(stat_value(s.port, "peak_active", 0), 256);
     stop_server(&s);
     remove_dir(dir);
     unlink(out);
@@ -317,10 +294,10 @@ static void test_404_and_cut_body_are_reported_and_leave_nothing(void **state)
     assert_int_equal(count_pngs(dir, "async-", 64, 48), 2);
     char *text = sup_read_file(out);
     assert_int_equal(count_lines(text, "FAILED"), 8);
-    assert_int_equal(count_lines(text, "/404/64/48: "), 4);
-    assert_non_null(strstr(text, "404"));
-    assert_int_equal(count_lines(text, "/cut/64/48: "), 4);
-    assert_non_null(strstr(text, "8 download(s) failed"));
+    assert_int_equal(count_lines(text, "/404/64/48) after "), 4);
+    assert_int_equal(count_lines(text, "returned error: 404"), 4);
+    assert_int_equal(count_lines(text, "/cut/64/48) after "), 4);
+    assert_int_equal(count_lines(text, "(2 of 6 saved, "), 2);
     free(text);
     stop_server(&s);
     remove_dir(dir);
@@ -343,7 +320,7 @@ static void test_silent_server_times_out(void **state)
     assert_int_equal(count_pngs(dir, "sync-", 64, 48), 2);
     assert_int_equal(count_pngs(dir, "async-", 64, 48), 2);
     char *text = sup_read_file(out);
-    assert_int_equal(count_lines(text, "/hang/64/48: "), 4);
+    assert_int_equal(count_lines(text, "/hang/64/48) after "), 4);
     assert_int_equal(count_lines(text, "timed out"), 4);
     free(text);
     stop_server(&s);
@@ -411,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_sync_asks_one_at_a_time),
         cmocka_unit_test(test_async_asks_all_at_once),
         cmocka_unit_test(test_async_respects_the_limit),
+        cmocka_unit_test(test_async_default_limit_is_256),
         cmocka_unit_test(test_both_modes_and_every_image_differs),
         cmocka_unit_test(test_404_and_cut_body_are_reported_and_leave_nothing),
         cmocka_unit_test(test_silent_server_times_out),

@@ -176,7 +176,7 @@ int fetch__on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
 static void on_timeout(void *arg)
 {
     fetch *fx = arg;
-    fx->timer = NULL;          /* ручка отработала: больше не наша */
+    fx->timer = NULL;          /* хэндл отработал: больше не наш */
     fx->stats.timer = 0;
     fx->stats.timeouts++;
     act(fx, CURL_SOCKET_TIMEOUT, 0);
