@@ -43,7 +43,7 @@ PACKAGES  := $(PKG_BUILD) $(PKG_BOOK)
 CHAPTERS := $(sort $(wildcard book/*.nw))
 SRC := build/src
 
-.PHONY: FORCE all deps programs book html pdf epub test check bench clean fuzz valgrind tests-built help
+.PHONY: FORCE coverage all deps programs book html pdf epub test check bench clean fuzz valgrind tests-built help
 
 all: programs book
 	@n=$$(ls build/bin | wc -l); p=$$(pdfinfo build/book.pdf 2>/dev/null | sed -n 's/^Pages: *//p'); \
@@ -59,6 +59,7 @@ help:
 	@echo 'make test       всё и все тесты; в конце — таблица наборов и путь к журналу каждого провала'
 	@echo 'make check      совпадает ли generated/ с книгой (показывает разницу и строки главы)'
 	@echo 'make valgrind   тесты и демо-программы под valgrind memcheck'
+	@echo 'make coverage   тесты на сборке с gcov: покрытие по фрагментам книги (book/data/coverage*.tsv)'
 	@echo 'make fuzz       libFuzzer по каждой цели tests/fuzz/ (FUZZ_SECONDS=60 на цель)'
 	@echo 'make bench      измерения (~11 мин, переписывают book/data/; не входят в make test)'
 	@echo 'make clean      удалить build/'
@@ -163,6 +164,11 @@ $(eval $(call variant,build,,))
 $(eval $(call variant,build/asan,$(ASAN),:asan))
 $(foreach m,$(MAIN_SRCS),$(eval $(call program,build,,$(m),)))
 $(foreach m,$(MAIN_SRCS),$(eval $(call program,build/asan,$(ASAN),$(m),:asan)))
+
+# make coverage: a third build with gcov instrumentation (tests/coverage.sh).
+COVFLAGS := --coverage -O0
+$(eval $(call variant,build/cov,$(COVFLAGS),:cov))
+$(foreach m,$(MAIN_SRCS),$(eval $(call program,build/cov,$(COVFLAGS),$(m),:cov)))
 
 # An HTML template becomes a C string literal, one "…\n" per line.
 $(SRC)/%.html.inc: $(SRC)/%.html
@@ -334,6 +340,9 @@ check: | build/.deps
 
 test: check tests-built book build/.deps-test
 	tests/run.sh
+
+coverage: $(TESTS:%=build/cov/tests/%) $(PROGS:%=build/cov/bin/%) build/.deps-test
+	tests/coverage.sh
 
 valgrind: tests-built build/.deps-test
 	tests/valgrind.sh

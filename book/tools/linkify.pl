@@ -83,8 +83,14 @@ sub html_number {   # "12" or "12.3" of an appendix -> "А" or "А.3"
     my ($n, $rest) = @_;
     return exists $letter{$n} ? "$letter{$n}$rest" : "$n$rest";
 }
+my %uncovered;   # HTML: lines of the next code block no test runs
 for my $line (@lines) {
     if ($mode eq 'html') {
+        # nw2md.pl marks a chunk with uncovered="3,5" (make coverage)
+        %uncovered = map { $_ => 1 } split /,/, $1 if $line =~ /data-uncovered="([\d,]+)"/;
+        $line =~ s{<span id="(cb\d+-(\d+))">}{$uncovered{$2} ? qq{<span id="$1" class="uncovered" title="тесты не выполняют эту строку">} : $&}ge
+            if %uncovered;
+        %uncovered = () if $line =~ m{</pre>};
         $line =~ s/⟨([^⟨⟩]*?)⟩/html_ref($1)/ge if $line =~ /<span id="cb\d+-\d+">/;
         # a wide table scrolls inside its own box on a narrow screen
         $line =~ s{<table\b}{<div class="table-wrap"><table}g;

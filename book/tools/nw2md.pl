@@ -147,6 +147,30 @@ sub md_escape {   # chunk names are plain text: escape Markdown, keep [[code]]
     } @parts;
 }
 sub latex { return "`$_[0]`{=latex}"; }
+
+# ---- coverage by the tests (make coverage writes book/data/coverage.tsv):
+# rows "name, definition, lines, offset, count"; a definition whose length
+# differs from the recorded one has changed since, and its counts are not used
+my %cov;
+if (open my $fh, '<:utf8', 'book/data/coverage.tsv') {
+    while (<$fh>) {
+        chomp;
+        my ($name, $def, $n, $off, $count) = split /\t/;
+        next unless defined $count;
+        $cov{$name}{$def}{n} = $n;
+        $cov{$name}{$def}{lines}{$off} = $count;
+    }
+}
+# "выполнено 12 из 14 строк" and the offsets of lines no test runs, or ()
+sub coverage_of {
+    my ($c, $def) = @_;
+    my $rec = $cov{ $c->{name} }{$def} or return;
+    my $n = grep { $_->[0] eq 'nl' } @{ $c->{code} };
+    return unless $rec->{n} == $n - 1;
+    my @offs = sort { $a <=> $b } keys %{ $rec->{lines} };
+    my @missed = grep { !$rec->{lines}{$_} } @offs;
+    return (scalar(@offs) - scalar(@missed), scalar(@offs), @missed);
+}
 sub html  { return "`$_[0]`{=html}"; }
 # the page a label sits on, in the PDF only: "3:5 (45)"
 sub page  { my ($anchor) = @_; return latex("\\,(\\hyperlink{$anchor}{\\pageref*{$anchor}})"); }
@@ -165,7 +189,9 @@ sub emit_chunk {
     my $name = $c->{name};
     my $all = $defs{$name};
     my ($i) = grep { $all->[$_] == $c } 0 .. $#$all;
-    my $out = "::: {.nwchunk}\n" . latex("\\label{$c->{anchor}}")
+    my ($done, $lines, @missed) = coverage_of($c, $i + 1);
+    my $attr = @missed ? ' uncovered="' . join(',', @missed) . '"' : '';
+    my $out = "::: {.nwchunk$attr}\n" . latex("\\label{$c->{anchor}}")
             . "[**$c->{label}**]{#$c->{anchor} .nwtag} [⟨" . md_escape($name)
             . '⟩' . ($i ? '+≡' : '≡') . "]{.nwtitle}\n\n";
     my $code = '';
@@ -184,6 +210,8 @@ sub emit_chunk {
     push @note, "← пред.$NBSP" . chunk_link($all->[$i - 1]) if $i;
     push @note, "продолжение →$NBSP" . chunk_link($all->[$i + 1]) if $i < $#$all;
     push @note, 'Определяет: ' . join(', ', map { "`$_`" } @{ $c->{defs} }) if @{ $c->{defs} };
+    push @note, "Тесты выполняют $done из $lines " . ($lines % 10 == 1 && $lines % 100 != 11 ? 'строки'
+                                                     : 'строк') if $lines;
     $out .= "::: {.nwnote}\n" . join(' · ', @note) . ".\n:::\n" if @note;
     return $out . ":::\n";
 }
