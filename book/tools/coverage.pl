@@ -119,7 +119,7 @@ while (my $l = <STDIN>) {
 
 # ---- per chunk, per chapter, for the library
 my (%per, @rows, @missed);
-for my $key (sort { $at{$a}[0]{file} cmp $at{$b}[0]{file} || $at{$a}[1] <=> $at{$b}[1] } keys %count) {
+for my $key (sort { $at{$a}[0]{file} cmp $at{$b}[0]{file} || $at{$a}[0]{start} <=> $at{$b}[0]{start} || $at{$a}[1] <=> $at{$b}[1] } keys %count) {
     my ($c, $off) = @{ $at{$key} };
     $c->{exec}++;
     $c->{done}++ if $count{$key} > 0;
