@@ -38,13 +38,6 @@ gen_error gen_err(int code, const char *fmt, ...)
     va_end(ap);
     return e;
 }
-static gen_status fail(gen_result *r, const gen_error *e)
-{
-    r->status = GEN_FAILED;
-    r->error = *e;
-    return GEN_FAILED;
-}
-
 static gen_status fail_code(gen_result *r, int code, const char *msg)
 {
     r->status = GEN_FAILED;
@@ -80,6 +73,12 @@ void gen__catch(gen *g, gen_error *into)
     }
     *into = g->err;
     g->err.code = 0;
+}
+static gen_status fail(gen_result *r, const gen_error *e)
+{
+    r->status = GEN_FAILED;
+    r->error = *e;
+    return GEN_FAILED;
 }
 static gen_status close_into(gen *g, gen_result *r);
 gen *gen_new(gen_body *body, const void *init, size_t size)

@@ -140,14 +140,6 @@ enum { GEN__YIELD = 1, GEN__END = 2 }; /* что тело сообщает би�
 void gen__misuse(const gen *g, const char *what, const char *file, int line);
 enum { GEN__PC_FINALLY = -1 };
 
-#define GEN__UNWIND(g)                                                   \
-    do {                                                                 \
-        if ((g)->pc == GEN__PC_FINALLY)                                  \
-            goto gen__end;                                               \
-        (g)->pc = GEN__PC_FINALLY;                                       \
-        goto gen__dispatch;                                              \
-    } while (0)
-
 #define GEN_FINALLY(g)                                                   \
         (g)->pc = GEN__PC_FINALLY;                                       \
         goto gen__finally;                                               \
@@ -164,6 +156,13 @@ enum { GEN__PC_FINALLY = -1 };
     if (0)                                                               \
         goto gen__dispatch;                                              \
     return GEN__END
+#define GEN__UNWIND(g)                                                   \
+    do {                                                                 \
+        if ((g)->pc == GEN__PC_FINALLY)                                  \
+            goto gen__end;                                               \
+        (g)->pc = GEN__PC_FINALLY;                                       \
+        goto gen__dispatch;                                              \
+    } while (0)
 #define GEN__RAISE_IF_THROWN(g)                                          \
     do {                                                                 \
         if ((g)->err.code != 0)                                          \
