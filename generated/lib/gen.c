@@ -114,13 +114,18 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
     case GEN_RUNNING:
         return fail_code(r, GEN_ERUNNING, "generator already running");
     case GEN_CLOSED:
+        if (thrown != NULL && thrown->code == 0)
+            return done(r, GEN_RETURNED, gen_none()); /* как StopIteration: «остановлен» */
         if (thrown != NULL)
             return fail(r, thrown);
         return done(r, GEN_RETURNED, gen_none());
     case GEN_CREATED:
         if (thrown != NULL) {
             g->state = GEN_CLOSED;
-            return fail(r, thrown);
+            gen__set_err(g, thrown); /* код 0 и здесь становится GEN_ENOCODE */
+            fail(r, &g->err);
+            g->err.code = 0;
+            return GEN_FAILED;
         }
         if (in.kind != GEN_NONE)
             return fail_code(r, GEN_ESENDNEW, "can't send a value to a just-created generator");
@@ -132,6 +137,11 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
     g->in = in;
     if (thrown != NULL)
         gen__set_err(g, thrown);
+    const gen_error *raw0 = NULL; /* код 0 для подгенератора: решит он (PEP 380) */
+    if (thrown != NULL && thrown->code == 0 && g->sub != NULL) {
+        g->err.code = 0;
+        raw0 = thrown;
+    }
     for (;;) {
         if (g->sub != NULL) {
             gen *sub = g->sub;
@@ -141,7 +151,10 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
                     g->err = r->error;
             } else {
                 gen_status s;
-                if (g->err.code != 0) {
+                if (raw0 != NULL) {
+                    s = resume(sub, gen_none(), raw0, r);
+                    raw0 = NULL;
+                } else if (g->err.code != 0) {
                     s = resume(sub, gen_none(), &g->err, r);
                     g->err.code = 0;
                 } else {
