@@ -81,6 +81,7 @@ static gen_status fail(gen_result *r, const gen_error *e)
     return GEN_FAILED;
 }
 static gen_status close_into(gen *g, gen_result *r);
+static _Thread_local int chain_depth; /* сколько звеньев пересылают сейчас */
 gen *gen_new(gen_body *body, const void *init, size_t size)
 {
     gen *g = calloc(1, sizeof *g + size);
@@ -145,11 +146,17 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
     for (;;) {
         if (g->sub != NULL) {
             gen *sub = g->sub;
-            if (g->err.code == GEN_EXIT) {
+            if (chain_depth >= GEN_MAX_DEPTH) {
+                g->sub = NULL;
+                err_into(&g->err, GEN_EDEPTH, "yield from chain deeper than %d links", GEN_MAX_DEPTH);
+            } else if (g->err.code == GEN_EXIT) {
+                chain_depth++;
                 g->sub = NULL;
                 if (close_into(sub, r) == GEN_FAILED)
                     g->err = r->error;
+                chain_depth--;
             } else {
+                chain_depth++;
                 gen_status s;
                 if (raw0 != NULL) {
                     s = resume(sub, gen_none(), raw0, r);
@@ -160,6 +167,7 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
                 } else {
                     s = resume(sub, g->in, NULL, r);
                 }
+                chain_depth--;
                 if (s == GEN_YIELDED) {
                     g->state = GEN_SUSPENDED;
                     return GEN_YIELDED; /* значение уже в *r */

@@ -41,6 +41,7 @@ enum {
     GEN_EIGNORED = -10004, /* генератор уступил вместо выхода (RuntimeError) */
     GEN_ENOCODE = -10005,  /* ошибка с кодом 0 -- урок PEP 479 */
     GEN_ENOSUB = -10006, /* GEN_YIELD_FROM с NULL */
+    GEN_EDEPTH = -10007, /* цепочка GEN_YIELD_FROM глубже GEN_MAX_DEPTH */
 };
 typedef enum gen_status {
     GEN_YIELDED,  /* выдал value и приостановлен */
@@ -116,6 +117,8 @@ static inline gen_value gen_received(const gen *g) { return g->in; }
 /* Для макросов. */
 void gen__catch(gen *g, gen_error *into);
 void gen__set_err(gen *g, const gen_error *e);
+/* Сколько звеньев GEN_YIELD_FROM может пересылать сразу (RecursionError). */
+enum { GEN_MAX_DEPTH = 10000 };
 #define GEN_BEGIN(g)                                                     \
     gen__dispatch:                                                       \
     switch ((g)->pc) {                                                   \
