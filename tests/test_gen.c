@@ -817,6 +817,65 @@ static void test_yield_from_chain_of_any_depth(void **state)
     free_chain(g);
 }
 
+/* A chain far deeper than the C stack could forward through (the book
+   measured 100,000 links passing and 200,000 not, on 8 MB): the first
+   resume must fail with GEN_EDEPTH, as CPython fails with RecursionError,
+   and closing and freeing must work after it. Run in a child, so that a
+   crash of the C stack fails this test and not the whole suite. */
+static void too_deep_chain(void)
+{
+    enum { DEPTH = 300000 };
+    gen *g = chain_link("z", NULL);
+    for (int i = 0; i < DEPTH && g != NULL; i++)
+        g = chain_link("x", g);
+    gen_result r;
+    if (g == NULL || gen_next(g, &r) != GEN_FAILED || r.error.code != GEN_EDEPTH)
+        _exit(3);
+    if (gen_close(g, &r) != GEN_RETURNED)
+        _exit(4);
+    free_chain(g);
+    _exit(0);
+}
+
+static void test_yield_from_too_deep_is_an_error(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        too_deep_chain();
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (WIFSIGNALED(st))
+        fail_msg("the chain crashed with signal %d", WTERMSIG(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* The limit is on links that forward at once: the part of a chain that is
+   already running below a suspended link counts when it is reached. A
+   chain started in two halves, each under the limit, fails as a whole
+   where the count passes the limit (in the lower half: the links below
+   that point are not resumed and stay suspended), and freeing the links
+   closes what is left. */
+static void test_yield_from_depth_counts_the_whole_chain(void **state)
+{
+    (void)state;
+    enum { HALF = GEN_MAX_DEPTH * 3 / 4 };
+    gen *bottom = chain_link("z", NULL), *low = bottom;
+    for (int i = 0; i < HALF; i++)
+        low = chain_link("x", low);
+    gen_result r;
+    assert_int_equal(gen_next(low, &r), GEN_YIELDED);
+    gen *g = low;
+    for (int i = 0; i < HALF; i++)
+        g = chain_link("x", g);
+    assert_int_equal(gen_next(g, &r), GEN_FAILED);
+    assert_int_equal(r.error.code, GEN_EDEPTH);
+    assert_int_equal(gen_get_state(bottom), GEN_SUSPENDED);
+    free_chain(g);
+}
+
 /* ---- 8. checked misuse: the program stops with a message ---- */
 
 /* a GEN_YIELD inside the body's own switch: its case label belongs to the
@@ -936,6 +995,8 @@ int main(void)
         T(test_yield_from_finished_generator_gives_none),
         T(test_yield_from_null_is_an_error),
         T(test_yield_from_chain_of_any_depth),
+        T(test_yield_from_too_deep_is_an_error),
+        T(test_yield_from_depth_counts_the_whole_chain),
         T(test_yield_inside_switch_is_caught_at_resume),
         T(test_yield_in_finally_is_caught),
 #undef T

@@ -38,13 +38,6 @@ gen_error gen_err(int code, const char *fmt, ...)
     va_end(ap);
     return e;
 }
-static gen_status fail(gen_result *r, const gen_error *e)
-{
-    r->status = GEN_FAILED;
-    r->error = *e;
-    return GEN_FAILED;
-}
-
 static gen_status fail_code(gen_result *r, int code, const char *msg)
 {
     r->status = GEN_FAILED;
@@ -81,7 +74,14 @@ void gen__catch(gen *g, gen_error *into)
     *into = g->err;
     g->err.code = 0;
 }
+static gen_status fail(gen_result *r, const gen_error *e)
+{
+    r->status = GEN_FAILED;
+    r->error = *e;
+    return GEN_FAILED;
+}
 static gen_status close_into(gen *g, gen_result *r);
+static _Thread_local int chain_depth; /* сколько звеньев пересылают сейчас */
 gen *gen_new(gen_body *body, const void *init, size_t size)
 {
     gen *g = calloc(1, sizeof *g + size);
@@ -115,13 +115,18 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
     case GEN_RUNNING:
         return fail_code(r, GEN_ERUNNING, "generator already running");
     case GEN_CLOSED:
+        if (thrown != NULL && thrown->code == 0)
+            return done(r, GEN_RETURNED, gen_none()); /* как StopIteration: «остановлен» */
         if (thrown != NULL)
             return fail(r, thrown);
         return done(r, GEN_RETURNED, gen_none());
     case GEN_CREATED:
         if (thrown != NULL) {
             g->state = GEN_CLOSED;
-            return fail(r, thrown);
+            gen__set_err(g, thrown); /* код 0 и здесь становится GEN_ENOCODE */
+            fail(r, &g->err);
+            g->err.code = 0;
+            return GEN_FAILED;
         }
         if (in.kind != GEN_NONE)
             return fail_code(r, GEN_ESENDNEW, "can't send a value to a just-created generator");
@@ -133,21 +138,36 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
     g->in = in;
     if (thrown != NULL)
         gen__set_err(g, thrown);
+    const gen_error *raw0 = NULL; /* код 0 для подгенератора: решит он (PEP 380) */
+    if (thrown != NULL && thrown->code == 0 && g->sub != NULL) {
+        g->err.code = 0;
+        raw0 = thrown;
+    }
     for (;;) {
         if (g->sub != NULL) {
             gen *sub = g->sub;
-            if (g->err.code == GEN_EXIT) {
+            if (chain_depth >= GEN_MAX_DEPTH) {
+                g->sub = NULL;
+                err_into(&g->err, GEN_EDEPTH, "yield from chain deeper than %d links", GEN_MAX_DEPTH);
+            } else if (g->err.code == GEN_EXIT) {
+                chain_depth++;
                 g->sub = NULL;
                 if (close_into(sub, r) == GEN_FAILED)
                     g->err = r->error;
+                chain_depth--;
             } else {
+                chain_depth++;
                 gen_status s;
-                if (g->err.code != 0) {
+                if (raw0 != NULL) {
+                    s = resume(sub, gen_none(), raw0, r);
+                    raw0 = NULL;
+                } else if (g->err.code != 0) {
                     s = resume(sub, gen_none(), &g->err, r);
                     g->err.code = 0;
                 } else {
                     s = resume(sub, g->in, NULL, r);
                 }
+                chain_depth--;
                 if (s == GEN_YIELDED) {
                     g->state = GEN_SUSPENDED;
                     return GEN_YIELDED; /* значение уже в *r */

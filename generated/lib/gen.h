@@ -41,6 +41,7 @@ enum {
     GEN_EIGNORED = -10004, /* генератор уступил вместо выхода (RuntimeError) */
     GEN_ENOCODE = -10005,  /* ошибка с кодом 0 -- урок PEP 479 */
     GEN_ENOSUB = -10006, /* GEN_YIELD_FROM с NULL */
+    GEN_EDEPTH = -10007, /* цепочка GEN_YIELD_FROM глубже GEN_MAX_DEPTH */
 };
 typedef enum gen_status {
     GEN_YIELDED,  /* выдал value и приостановлен */
@@ -116,6 +117,8 @@ static inline gen_value gen_received(const gen *g) { return g->in; }
 /* Для макросов. */
 void gen__catch(gen *g, gen_error *into);
 void gen__set_err(gen *g, const gen_error *e);
+/* Сколько звеньев GEN_YIELD_FROM может пересылать сразу (RecursionError). */
+enum { GEN_MAX_DEPTH = 10000 };
 #define GEN_BEGIN(g)                                                     \
     gen__dispatch:                                                       \
     switch ((g)->pc) {                                                   \
@@ -140,14 +143,6 @@ enum { GEN__YIELD = 1, GEN__END = 2 }; /* что тело сообщает би�
 void gen__misuse(const gen *g, const char *what, const char *file, int line);
 enum { GEN__PC_FINALLY = -1 };
 
-#define GEN__UNWIND(g)                                                   \
-    do {                                                                 \
-        if ((g)->pc == GEN__PC_FINALLY)                                  \
-            goto gen__end;                                               \
-        (g)->pc = GEN__PC_FINALLY;                                       \
-        goto gen__dispatch;                                              \
-    } while (0)
-
 #define GEN_FINALLY(g)                                                   \
         (g)->pc = GEN__PC_FINALLY;                                       \
         goto gen__finally;                                               \
@@ -164,6 +159,13 @@ enum { GEN__PC_FINALLY = -1 };
     if (0)                                                               \
         goto gen__dispatch;                                              \
     return GEN__END
+#define GEN__UNWIND(g)                                                   \
+    do {                                                                 \
+        if ((g)->pc == GEN__PC_FINALLY)                                  \
+            goto gen__end;                                               \
+        (g)->pc = GEN__PC_FINALLY;                                       \
+        goto gen__dispatch;                                              \
+    } while (0)
 #define GEN__RAISE_IF_THROWN(g)                                          \
     do {                                                                 \
         if ((g)->err.code != 0)                                          \
