@@ -17,6 +17,12 @@
 #                       executed, share, chunks, chunks fully executed
 #     --missed FILE     every line of the library no test executes:
 #                       "book/X.nw:LINE<TAB>label ⟨name⟩<TAB>the line"
+#     --reasons FILE    why lines stay unexecuted: rows "regex<TAB>reason",
+#                       the first whose regex matches "name<TAB>the line"
+#                       gives the reason (book/coverage-reasons.txt)
+#     --table FILE      the library's unexecuted lines for the book
+#                       (book/data/coverage-missed.tsv): per chunk and
+#                       reason, the lines' offsets in the chunk
 #     chapters…         the .nw files (default book/*.nw)
 #
 # A chunk belongs to the library when every file it ends up in is under
@@ -28,7 +34,7 @@ use utf8;
 use JSON::PP;
 binmode STDOUT, ':utf8'; binmode STDERR, ':utf8';
 
-my ($src, $lines_out, $summary_out, $missed_out) = ('build/src');
+my ($src, $lines_out, $summary_out, $missed_out, $reasons_in, $table_out) = ('build/src');
 my @chapters;
 while (@ARGV) {
     my $a = shift @ARGV;
@@ -36,6 +42,8 @@ while (@ARGV) {
     elsif ($a eq '--lines')   { $lines_out = shift @ARGV; }
     elsif ($a eq '--summary') { $summary_out = shift @ARGV; }
     elsif ($a eq '--missed')  { $missed_out = shift @ARGV; }
+    elsif ($a eq '--reasons') { $reasons_in = shift @ARGV; }
+    elsif ($a eq '--table')   { $table_out = shift @ARGV; }
     else                      { push @chapters, $a; }
 }
 @chapters = sort glob 'book/*.nw' unless @chapters;
@@ -118,7 +126,7 @@ while (my $l = <STDIN>) {
 }
 
 # ---- per chunk, per chapter, for the library
-my (%per, @rows, @missed);
+my (%per, @rows, @missed, %missed_in);
 for my $key (sort { $at{$a}[0]{file} cmp $at{$b}[0]{file} || $at{$a}[0]{start} <=> $at{$b}[0]{start} || $at{$a}[1] <=> $at{$b}[1] } keys %count) {
     my ($c, $off) = @{ $at{$key} };
     $c->{exec}++;
@@ -127,6 +135,7 @@ for my $key (sort { $at{$a}[0]{file} cmp $at{$b}[0]{file} || $at{$a}[0]{start} <
     if ($count{$key} == 0 && $in_lib->($c->{name})) {
         (my $t = $text{$key} // '') =~ s/^\s+//;
         push @missed, "$key\t$c->{label} ⟨$c->{name}⟩\t$t";
+        push @{ $missed_in{ $c->{label} } }, [$c, $off, $t];
     }
 }
 for my $c (grep { $_->{exec} } @chunks) {
@@ -163,3 +172,35 @@ write_file($missed_out, sort {
     my @a = $lineno->($a); my @b = $lineno->($b);
     $a[0] cmp $b[0] || $a[1] <=> $b[1]
 } @missed);
+
+# ---- the table for the book: per chunk and reason, the offsets
+if (defined $table_out) {
+    my @reasons;
+    if (defined $reasons_in) {
+        open my $fh, '<:utf8', $reasons_in or die "coverage: $reasons_in: $!\n";
+        while (<$fh>) {
+            chomp;
+            next if /^#/ || !/\t/;
+            my ($re, $why) = split /\t+/, $_, 2;
+            push @reasons, [qr/$re/, $why];
+        }
+    }
+    my @table = ("фрагмент\tстроки фрагмента\tпочему не выполнены");
+    my %n_of;
+    my $order = sub { my ($l) = @_; my ($c, $n) = split /:/, $l; ($c =~ /^\d+$/ ? sprintf('%03d', $c) : "Z$c") . sprintf('%04d', $n) };
+    for my $label (sort { $order->($a) cmp $order->($b) } keys %missed_in) {
+        my (%by, @whys);
+        for my $m (@{ $missed_in{$label} }) {
+            my ($c, $off, $t) = @$m;
+            my ($r) = grep { "$c->{name}\t$t" =~ $_->[0] } @reasons;
+            my $why = $r ? $r->[1] : 'тест не написан';
+            push @whys, $why unless $by{$why};
+            push @{ $by{$why} }, $off;
+            $n_of{$why}++;
+        }
+        my $name = $missed_in{$label}[0][0]{name};
+        push @table, "$label ⟨$name⟩\t" . join(', ', @{ $by{$_} }) . "\t$_" for @whys;
+    }
+    write_file($table_out, @table);
+    printf STDERR "%5d  %s\n", $n_of{$_}, $_ for sort { $n_of{$b} <=> $n_of{$a} } keys %n_of;
+}
