@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/09-tasks.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/09-tasks.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #ifndef AIO_IMPL_H
 #define AIO_IMPL_H
@@ -29,6 +29,7 @@ struct aio_future_class {
     const char *name;
     int (*cancel)(aio_future *f, const char *msg);
     void (*destroy)(aio_future *f);     /* освободить своё, не сам f */
+    size_t size;                        /* сколько памяти вернуть циклу */
 };
 
 struct aio_done_cb {
@@ -60,6 +61,20 @@ struct aio_task {
     gen_error next_error;
     struct aio_task *prev, *next;   /* список незавершённых задач цикла */
 };
+enum { AIO_NPOOLS = 8, AIO_POOL_MAX = 4096 };
+
+struct aio_pool {
+    size_t size;            /* размер блоков; 0 -- место свободно */
+    void *head;             /* первый свободный блок, в нём -- следующий */
+    size_t n;               /* сколько блоков в списке */
+};
+
+/* Блок size байтов, заполненный нулями: из списка свободных блоков
+   цикла или от calloc. NULL -- нет памяти. */
+void *aio__alloc(aio_loop *loop, size_t size);
+
+/* Вернуть блок, полученный от aio__alloc с тем же size. NULL -- ничего. */
+void aio__free(aio_loop *loop, void *p, size_t size);
 struct aio_io {
     aio_handle *reader, *writer;
 };
@@ -82,6 +97,7 @@ struct aio_loop {
     aio_future *current;             /* задача, чей шаг идёт сейчас */
     int sig_read_fd, sig_write_fd;   /* труба для сигналов */
     aio_handle sig[AIO_NSIG];        /* fn и arg обработчиков */
+    struct aio_pool pools[AIO_NPOOLS]; /* свободные блоки (глава 10) */
 };
 /* Хэндл для очереди готовых с колбэком drop на случай закрытия цикла. */
 aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,

@@ -18,6 +18,65 @@ double aio_time(const aio_loop *loop)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
+
+static struct aio_pool *pool_for(aio_loop *loop, size_t size)
+{
+    for (int i = 0; i < AIO_NPOOLS; i++) {
+        struct aio_pool *p = &loop->pools[i];
+        if (p->size == 0)
+            p->size = size;
+        if (p->size == size)
+            return p;
+    }
+    return NULL;                       /* все места заняты другими */
+}
+
+void *aio__alloc(aio_loop *loop, size_t size)
+{
+    struct aio_pool *p = pool_for(loop, size);
+    if (p == NULL || p->head == NULL)
+        return calloc(1, size);
+    void *block = p->head;
+    ASAN_UNPOISON_MEMORY_REGION(block, size);
+    p->head = *(void **)block;
+    p->n--;
+    return memset(block, 0, size);
+}
+
+void aio__free(aio_loop *loop, void *block, size_t size)
+{
+    if (block == NULL)
+        return;
+    struct aio_pool *p = loop->closed ? NULL : pool_for(loop, size);
+    if (p == NULL || p->n >= AIO_POOL_MAX) {
+        free(block);
+        return;
+    }
+    *(void **)block = p->head;
+    p->head = block;
+    p->n++;
+    ASAN_POISON_MEMORY_REGION(block, size);
+}
+
+static void drain_pools(aio_loop *loop)
+{
+    for (int i = 0; i < AIO_NPOOLS; i++) {
+        struct aio_pool *p = &loop->pools[i];
+        while (p->head != NULL) {
+            void *block = p->head;
+            ASAN_UNPOISON_MEMORY_REGION(block, p->size);
+            p->head = *(void **)block;
+            free(block);
+        }
+        p->n = 0;
+    }
+}
 static void ready_push(aio_loop *loop, aio_handle *h)
 {
     h->next = NULL;
@@ -107,13 +166,19 @@ static aio_handle *new_handle(aio_loop *loop, aio_callback *fn, void *arg)
 {
     if (loop->closed)
         return NULL;
-    aio_handle *h = calloc(1, sizeof *h);
+    aio_handle *h = aio__alloc(loop, sizeof *h);
     if (h != NULL) {
         h->loop = loop;
         h->fn = fn;
         h->arg = arg;
     }
     return h;
+}
+
+static void free_handle(aio_handle *h)
+{
+    if (h != NULL)
+        aio__free(h->loop, h, sizeof *h);
 }
 
 aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
@@ -140,7 +205,7 @@ aio_handle *aio_call_at(aio_loop *loop, double when, aio_callback *fn,
     h->when = when;
     h->seq = loop->seq++;
     if (heap_push(loop, h) < 0) {
-        free(h);
+        free_handle(h);
         return NULL;
     }
     return h;
@@ -208,7 +273,7 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_callback *fn,
     int rc = old ? selector_modify(loop->sel, fd, want, NULL)
                  : selector_register(loop->sel, fd, want, NULL);
     if (rc < 0) {
-        free(h);
+        free_handle(h);
         return rc;
     }
     *slot = h;
@@ -239,7 +304,7 @@ static int remove_io(aio_loop *loop, int fd, int writer)
         h->io = 0;
         h->cancelled = 1;
     } else {
-        free(h);
+        free_handle(h);
     }
     return 1;
 }
@@ -272,7 +337,7 @@ static void drop_cancelled_timers(aio_loop *loop)
         for (size_t i = 0; i < loop->nheap; i++) {
             aio_handle *h = loop->heap[i];
             if (h->cancelled)
-                free(h);
+                free_handle(h);
             else
                 loop->heap[kept++] = h;
         }
@@ -282,7 +347,7 @@ static void drop_cancelled_timers(aio_loop *loop)
             sift_down(loop->heap, kept, i);
     }
     while (loop->nheap > 0 && loop->heap[0]->cancelled)
-        free(heap_pop(loop));
+        free_handle(heap_pop(loop));
 }
 enum { MAX_SELECT_TIMEOUT_MS = 24 * 3600 * 1000 };
 
@@ -302,7 +367,7 @@ static void discard_handle(aio_handle *h)
 {
     if (h->drop != NULL)
         h->drop(h->arg);
-    free(h);
+    free_handle(h);
 }
 
 static void run_handle(aio_handle *h)
@@ -314,7 +379,7 @@ static void run_handle(aio_handle *h)
     aio_callback *fn = h->fn;
     void *arg = h->arg;
     if (!h->io)
-        free(h);     /* до вызова: колбэк может снова поставить себя */
+        free_handle(h);  /* до вызова: колбэк может снова поставить себя */
     fn(arg);         /* после вызова хэндла уже может не быть */
 }
 static int run_once(aio_loop *loop)
@@ -339,7 +404,7 @@ static int run_once(aio_loop *loop)
     while (loop->nheap > 0 && loop->heap[0]->when <= now) {
         aio_handle *h = heap_pop(loop);
         if (h->cancelled)
-            free(h);
+            free_handle(h);
         else
             ready_push(loop, h);
     }
@@ -494,11 +559,12 @@ void aio_loop_free(aio_loop *loop)
         discard_handle(loop->heap[i]);
     free(loop->heap);
     for (int fd = 0; fd < loop->nio; fd++) {
-        free(loop->io[fd].reader);
-        free(loop->io[fd].writer);
+        free_handle(loop->io[fd].reader);
+        free_handle(loop->io[fd].writer);
     }
     free(loop->io);
     selector_free(loop->sel);
     free(loop->events);
+    drain_pools(loop);
     free(loop);
 }

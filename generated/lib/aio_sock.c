@@ -47,8 +47,8 @@ static void sock_destroy(aio_future *f)
     stop_waiting((struct sock_op *)f);
 }
 
-static const struct aio_future_class sock_class = {"sock_op", sock_cancel,
-                                                   sock_destroy};
+static const struct aio_future_class sock_class = {
+    "sock_op", sock_cancel, sock_destroy, sizeof(struct sock_op)};
 static int finish_error(struct sock_op *op, int err, const char *what)
 {
     stop_waiting(op);
@@ -139,7 +139,7 @@ static void sock_ready(void *arg)
 static aio_future *start_op(aio_loop *loop, enum sock_kind kind, int fd,
                             void *buf, size_t len)
 {
-    struct sock_op *op = calloc(1, sizeof *op);
+    struct sock_op *op = aio__alloc(loop, sizeof *op);
     if (op == NULL)
         return NULL;
     aio__future_init(&op->fut, loop, &sock_class);

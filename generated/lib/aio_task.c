@@ -19,13 +19,13 @@ static void task_destroy(aio_future *f)
     gen_free(t->coro);
 }
 
-static const struct aio_future_class task_class = {"Task", task_cancel,
-                                                   task_destroy};
+static const struct aio_future_class task_class = {
+    "Task", task_cancel, task_destroy, sizeof(struct aio_task)};
 static void step_scheduled(void *arg);
 
 aio_future *aio_create_task(aio_loop *loop, gen *coro)
 {
-    struct aio_task *t = coro ? calloc(1, sizeof *t) : NULL;
+    struct aio_task *t = coro ? aio__alloc(loop, sizeof *t) : NULL;
     if (t == NULL) {
         gen_free(coro);
         return NULL;
