@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -426,6 +427,38 @@ static void test_default_is_best(void **state)
 #endif
 }
 
+/* With the descriptor table full, epoll_create1 (kqueue) fails with EMFILE;
+ * the default choice must then fall back to the next backend, poll, which
+ * opens no descriptor. A named backend is not replaced. */
+static void test_default_falls_back_when_best_fails(void **state)
+{
+    (void)state;
+    if (strcmp(selector_backend_at(0), "poll") == 0)
+        skip();                        /* no backend that opens an fd */
+    unsetenv("SELECTOR_BACKEND");
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fds[64], n = 0;
+    while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+        n++;
+    int dup_errno = errno;
+    selector *s = NULL, *named = NULL;
+    int rc = selector_new(&s, NULL);
+    int rc_named = selector_new(&named, selector_backend_at(0));
+    while (n > 0)
+        close(fds[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(dup_errno, EMFILE);
+    assert_int_equal(rc_named, -EMFILE);
+    assert_null(named);
+    assert_int_equal(rc, 0);
+    assert_string_equal(selector_backend_name(s), selector_backend_at(1));
+    selector_free(s);
+}
+
 /* One group for the whole suite (so the runner sees one summary), with
  * every test once per backend, named "backend/test". */
 static void add(struct CMUnitTest *t, size_t *n, const char *backend,
@@ -466,7 +499,7 @@ int main(void)
 #undef T
     };
     enum { PER = sizeof per_backend / sizeof per_backend[0] };
-    struct CMUnitTest tests[8 * PER + 2];
+    struct CMUnitTest tests[8 * PER + 3];
     size_t n = 0;
     for (size_t b = 0; selector_backend_at(b) != NULL && b < 8; b++)
         for (size_t i = 0; i < PER; i++)
@@ -474,6 +507,8 @@ int main(void)
                 per_backend[i].fn, 1);
     add(tests, &n, "common", "test_unknown_backend", test_unknown_backend, 0);
     add(tests, &n, "common", "test_default_is_best", test_default_is_best, 0);
+    add(tests, &n, "common", "test_default_falls_back_when_best_fails",
+        test_default_falls_back_when_best_fails, 0);
     int failed = _cmocka_run_group_tests("selector", tests, n, NULL, NULL);
     for (size_t i = 0; i < n; i++)
         free((char *)tests[i].name);
