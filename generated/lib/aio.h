@@ -86,8 +86,6 @@ aio_future *aio_future_new(aio_loop *loop);
 /* Взять ещё одну ссылку / отдать свою. Последняя отданная освобождает. */
 aio_future *aio_future_ref(aio_future *f);
 void aio_future_unref(aio_future *f);
-
-aio_loop *aio_future_loop(const aio_future *f);
 /* Состояние: ожидает, завершён (результатом или ошибкой), отменён. */
 int aio_future_done(const aio_future *f);       /* завершён или отменён */
 int aio_future_cancelled(const aio_future *f);

@@ -31,11 +31,6 @@ aio_future *aio_future_ref(aio_future *f)
     f->refs++;
     return f;
 }
-
-aio_loop *aio_future_loop(const aio_future *f)
-{
-    return f->loop;
-}
 static void free_callbacks(aio_loop *loop, struct aio_done_cb *cb)
 {
     while (cb != NULL) {
