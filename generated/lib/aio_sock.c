@@ -194,12 +194,27 @@ enum { ACCEPT_BATCH = 128 };
 static const double ACCEPT_RETRY_DELAY = 0.1;
 
 static void server_accept(void *arg);
+static void server_resume(void *arg);
+
+static void server_pause(aio_server *srv, const char *what, int err)
+{
+    srv->retry = aio_call_later(srv->loop, ACCEPT_RETRY_DELAY, server_resume, srv);
+    if (srv->retry == NULL) {     /* без таймера читателя некому вернуть */
+        fprintf(stderr, "%s: %s; no memory for a pause\n", what, strerror(err));
+        return;
+    }
+    fprintf(stderr, "%s: %s; pausing for %.1f s\n", what, strerror(err),
+            ACCEPT_RETRY_DELAY);
+    aio_remove_reader(srv->loop, srv->fd);
+}
 
 static void server_resume(void *arg)
 {
     aio_server *srv = arg;
     srv->retry = NULL;
-    aio_add_reader(srv->loop, srv->fd, server_accept, srv);
+    int rc = aio_add_reader(srv->loop, srv->fd, server_accept, srv);
+    if (rc < 0)
+        server_pause(srv, "cannot watch the listening socket", -rc);
 }
 static void server_accept(void *arg)
 {
@@ -211,11 +226,7 @@ static void server_accept(void *arg)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
                 || errno == ENOMEM) {
-                fprintf(stderr, "accept: %s; pausing for %.1f s\n", strerror(errno),
-                        ACCEPT_RETRY_DELAY);
-                aio_remove_reader(srv->loop, srv->fd);
-                srv->retry = aio_call_later(srv->loop, ACCEPT_RETRY_DELAY, server_resume,
-                                            srv);
+                server_pause(srv, "accept", errno);
                 return;
             }
             return;                /* EAGAIN: очередь пуста */
