@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "aio.h"
-#include "fetch.h"
+#include "fetch_impl.h"
 #include "net.h"
 #include "support.h"
 

@@ -1,6 +1,6 @@
 /* Этот файл извлечён (tangle) из книги: book/11-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
-#include "fetch.h"
+#include "fetch_impl.h"
 
 #include <errno.h>
 #include <poll.h>
