@@ -79,7 +79,14 @@ struct aio_io {
     aio_handle *reader, *writer;
 };
 
-enum { AIO_MAX_EVENTS = 1024, AIO_NSIG = 65 };
+typedef void aio_close_fn(aio_loop *loop, void *arg);
+
+struct aio_close_hook {
+    aio_close_fn *fn;                /* NULL -- место свободно */
+    void *arg;
+};
+
+enum { AIO_MAX_EVENTS = 1024, AIO_NSIG = 65, AIO_MAX_CLOSE_HOOKS = 4 };
 
 struct aio_loop {
     selector *sel;
@@ -92,9 +99,7 @@ struct aio_loop {
     struct aio_io *io;               /* io[fd] */
     int nio;
     int running, stopping, closed;
-    struct aio_task *tasks;          /* незавершённые задачи */
-    size_t ntasks;
-    aio_future *current;             /* задача, чей шаг идёт сейчас */
+    struct aio_close_hook close_hooks[AIO_MAX_CLOSE_HOOKS];
     int sig_read_fd, sig_write_fd;   /* труба для сигналов */
     aio_handle sig[AIO_NSIG];        /* fn и arg обработчиков */
     struct aio_pool pools[AIO_NPOOLS]; /* свободные блоки (глава 10) */
@@ -102,6 +107,15 @@ struct aio_loop {
 /* Хэндл для очереди готовых с колбэком drop на случай закрытия цикла. */
 aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
                                 aio_callback *drop, void *arg);
+
+/* Колбэк закрытия: aio_loop_free позовёт fn(loop, arg) до того, как
+   выбросить очередь и таймеры. 0, -ESHUTDOWN (цикл уже закрывается)
+   или -ENOSPC (мест нет). */
+int aio__add_close_hook(aio_loop *loop, aio_close_fn *fn, void *arg);
+
+/* arg колбэка закрытия fn или NULL, если такого нет: по нему модуль
+   находит свои данные об этом цикле. */
+void *aio__close_hook_arg(const aio_loop *loop, aio_close_fn *fn);
 void aio__future_init(aio_future *f, aio_loop *loop,
                       const struct aio_future_class *cls);
 int aio__future_cancel_base(aio_future *f, const char *msg);
@@ -110,8 +124,7 @@ int aio__add_done_callback_ref(aio_future *f, aio_done_callback *fn,
                                aio_future *arg);
 /* Уже занят ли fd операцией чтения (writer == 0) или записи. */
 int aio__io_busy(aio_loop *loop, int fd, int writer);
-/* Закрытие цикла: освободить корутины задач, которые так и не
-   завершились. */
-void aio__forget_tasks(aio_loop *loop);
+/* Отменить все незавершённые задачи цикла (для aio_loop_shutdown). */
+void aio__cancel_tasks(aio_loop *loop, const char *msg);
 
 #endif

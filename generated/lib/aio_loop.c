@@ -534,14 +534,42 @@ int aio_loop_new(aio_loop **out)
     *out = loop;
     return 0;
 }
+int aio__add_close_hook(aio_loop *loop, aio_close_fn *fn, void *arg)
+{
+    if (loop->closed)
+        return -ESHUTDOWN;
+    for (int i = 0; i < AIO_MAX_CLOSE_HOOKS; i++)
+        if (loop->close_hooks[i].fn == NULL) {
+            loop->close_hooks[i] = (struct aio_close_hook){fn, arg};
+            return 0;
+        }
+    return -ENOSPC;
+}
+
+void *aio__close_hook_arg(const aio_loop *loop, aio_close_fn *fn)
+{
+    for (int i = 0; i < AIO_MAX_CLOSE_HOOKS; i++)
+        if (loop->close_hooks[i].fn == fn)
+            return loop->close_hooks[i].arg;
+    return NULL;
+}
+
+static void run_close_hooks(aio_loop *loop)
+{
+    for (int i = AIO_MAX_CLOSE_HOOKS; i-- > 0;) {
+        struct aio_close_hook *h = &loop->close_hooks[i];
+        if (h->fn != NULL) {
+            h->fn(loop, h->arg);
+            *h = (struct aio_close_hook){NULL, NULL};
+        }
+    }
+}
 void aio_loop_free(aio_loop *loop)
 {
     if (loop == NULL || loop->running)
         return;
-    if (loop->ntasks > 0)
-        aio_loop_shutdown(loop);     /* по-хорошему: отменить и дождаться */
+    run_close_hooks(loop);           /* модули поверх цикла прибирают своё */
     loop->closed = 1;
-    aio__forget_tasks(loop);         /* по-плохому: кто не успел */
     for (int signo = 1; signo < AIO_NSIG; signo++)
         aio_remove_signal_handler(loop, signo);
     if (loop->sig_read_fd >= 0) {

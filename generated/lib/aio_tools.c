@@ -185,9 +185,8 @@ enum { SHUTDOWN_MAX_ITERATIONS = 100000 };
 
 void aio_loop_shutdown(aio_loop *loop)
 {
-    for (struct aio_task *t = loop->tasks; t != NULL; t = t->next)
-        aio_future_cancel(&t->fut, "loop shutdown");
-    for (int i = 0; loop->ntasks > 0 && i < SHUTDOWN_MAX_ITERATIONS; i++)
+    aio__cancel_tasks(loop, "loop shutdown");
+    for (int i = 0; aio_pending_tasks(loop) > 0 && i < SHUTDOWN_MAX_ITERATIONS; i++)
         if (aio_loop_run_once(loop) < 0)
             break;
     for (int i = 0; loop->nready > 0 && i < 16; i++)
