@@ -218,6 +218,25 @@ static void test_peer_closed_is_readable(void **state)
     assert_int_equal(read(f->sv[0], &c, 1), 0); /* EOF is what readable meant */
 }
 
+/* The peer closed its end entirely: POLLHUP. poll and epoll report it as
+ * SELECTOR_ERROR beside the readiness asked for; select cannot tell, and
+ * kqueue reports the hang-up as plain EOF on read. Never unasked: a
+ * writer-only registration gets SELECTOR_WRITE | SELECTOR_ERROR. */
+static void test_hangup_sets_error_bit(void **state)
+{
+    struct fixture *f = *state;
+    selector_event ev[4];
+    int has_bit = strcmp(f->backend, "poll") == 0 || strcmp(f->backend, "epoll") == 0;
+    assert_int_equal(selector_register(f->sel, f->sv[0], SELECTOR_READ, NULL), 0);
+    close(f->sv[1]);
+    f->sv[1] = -1;
+    assert_int_equal(selector_select(f->sel, ev, 4, 1000), 1);
+    assert_int_equal(ev[0].events, SELECTOR_READ | (has_bit ? SELECTOR_ERROR : 0));
+    assert_int_equal(selector_modify(f->sel, f->sv[0], SELECTOR_WRITE, NULL), 0);
+    assert_int_equal(selector_select(f->sel, ev, 4, 1000), 1);
+    assert_int_equal(ev[0].events, SELECTOR_WRITE | (has_bit ? SELECTOR_ERROR : 0));
+}
+
 static void test_timeout_zero_and_finite(void **state)
 {
     struct fixture *f = *state;
@@ -302,7 +321,7 @@ static void test_closed_while_registered(void **state)
     } else if (strcmp(f->backend, "poll") == 0) {
         assert_int_equal(n, 1); /* POLLNVAL: "look at it", recv says EBADF */
         assert_int_equal(ev[0].fd, fd);
-        assert_int_equal(ev[0].events, SELECTOR_READ);
+        assert_int_equal(ev[0].events, SELECTOR_READ | SELECTOR_ERROR);
     } else {
         assert_int_equal(n, 0); /* epoll and kqueue forget closed files */
     }
@@ -489,6 +508,7 @@ int main(void)
         T(test_socketpair_readiness),
         T(test_full_send_buffer),
         T(test_peer_closed_is_readable),
+        T(test_hangup_sets_error_bit),
         T(test_timeout_zero_and_finite),
         T(test_empty_selector_timeout),
         T(test_infinite_timeout_wakeup),

@@ -16,9 +16,11 @@ struct aio_handle {
     double when;             /* таймер: срок по часам цикла */
     unsigned long long seq;  /* таймер: номер постановки, для ничьих */
     struct aio_handle *next; /* очередь готовых */
+    aio_io_callback *io_fn;  /* колбэк дескриптора (вместо fn) */
     unsigned char where;     /* AIO_NOWHERE, AIO_IN_READY, AIO_IN_HEAP */
     unsigned char cancelled;
     unsigned char io;        /* принадлежит дескриптору: не освобождать */
+    unsigned char events;    /* для io_fn: что сообщил селектор */
 };
 enum { AIO_PENDING, AIO_FINISHED, AIO_CANCELLED };
 enum { AIO_FUTURE_MAGIC = 0x46757472 };  /* "Futr" */

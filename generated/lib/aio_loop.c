@@ -248,7 +248,7 @@ static int io_events(const struct aio_io *io)
 {
     return (io->reader ? SELECTOR_READ : 0) | (io->writer ? SELECTOR_WRITE : 0);
 }
-static int add_io(aio_loop *loop, int fd, int writer, aio_callback *fn,
+static int add_io(aio_loop *loop, int fd, int writer, aio_io_callback *fn,
                   void *arg)
 {
     if (loop->closed)
@@ -260,14 +260,15 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_callback *fn,
         return -ENOMEM;
     aio_handle **slot = writer ? &io->writer : &io->reader;
     if (*slot != NULL) {           /* замена колбэка */
-        (*slot)->fn = fn;
+        (*slot)->io_fn = fn;
         (*slot)->arg = arg;
         return 0;
     }
-    aio_handle *h = new_handle(loop, fn, arg);
+    aio_handle *h = new_handle(loop, NULL, arg);
     if (h == NULL)
         return -ENOMEM;
     h->io = 1;
+    h->io_fn = fn;
     int old = io_events(io);
     int want = old | (writer ? SELECTOR_WRITE : SELECTOR_READ);
     int rc = old ? selector_modify(loop->sel, fd, want, NULL)
@@ -308,12 +309,12 @@ static int remove_io(aio_loop *loop, int fd, int writer)
     }
     return 1;
 }
-int aio_add_reader(aio_loop *loop, int fd, aio_callback *fn, void *arg)
+int aio_add_reader(aio_loop *loop, int fd, aio_io_callback *fn, void *arg)
 {
     return add_io(loop, fd, 0, fn, arg);
 }
 
-int aio_add_writer(aio_loop *loop, int fd, aio_callback *fn, void *arg)
+int aio_add_writer(aio_loop *loop, int fd, aio_io_callback *fn, void *arg)
 {
     return add_io(loop, fd, 1, fn, arg);
 }
@@ -376,10 +377,13 @@ static void run_handle(aio_handle *h)
         discard_handle(h);
         return;
     }
+    if (h->io) {         /* хэндл дескриптора живёт, пока его не снимут */
+        h->io_fn(h->arg, h->events);
+        return;
+    }
     aio_callback *fn = h->fn;
     void *arg = h->arg;
-    if (!h->io)
-        free_handle(h);  /* до вызова: колбэк может снова поставить себя */
+    free_handle(h);  /* до вызова: колбэк может снова поставить себя */
     fn(arg);         /* после вызова хэндла уже может не быть */
 }
 static int run_once(aio_loop *loop)
@@ -391,14 +395,19 @@ static int run_once(aio_loop *loop)
         return n;
     for (int i = 0; i < n; i++) {
         struct aio_io *io = io_slot(loop, loop->events[i].fd, 0);
+        int ev = loop->events[i].events;
         if (io == NULL)
             continue;
-        if ((loop->events[i].events & SELECTOR_READ) && io->reader != NULL
-            && io->reader->where != AIO_IN_READY)
-            ready_push(loop, io->reader);
-        if ((loop->events[i].events & SELECTOR_WRITE) && io->writer != NULL
-            && io->writer->where != AIO_IN_READY)
-            ready_push(loop, io->writer);
+        if ((ev & SELECTOR_READ) && io->reader != NULL) {
+            io->reader->events = (unsigned char)ev;
+            if (io->reader->where != AIO_IN_READY)
+                ready_push(loop, io->reader);
+        }
+        if ((ev & SELECTOR_WRITE) && io->writer != NULL) {
+            io->writer->events = (unsigned char)ev;
+            if (io->writer->where != AIO_IN_READY)
+                ready_push(loop, io->writer);
+        }
     }
     double now = aio_time(loop);
     while (loop->nheap > 0 && loop->heap[0]->when <= now) {
@@ -454,8 +463,9 @@ static void on_signal(int signo)
     (void)r;      /* труба полна -- сигнал уже и так ждёт разбора */
     errno = saved;
 }
-static void read_signals(void *arg)
+static void read_signals(void *arg, int events)
 {
+    (void)events;
     aio_loop *loop = arg;
     unsigned char buf[64];
     ssize_t n;

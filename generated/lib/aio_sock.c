@@ -129,8 +129,9 @@ static int try_op(struct sock_op *op)
                                                                   : "connect");
     }
 }
-static void sock_ready(void *arg)
+static void sock_ready(void *arg, int events)
 {
+    (void)events;                  /* что именно -- скажет сам вызов */
     struct sock_op *op = arg;
     aio_future_ref(&op->fut);      /* колбэки Future могут отпустить op */
     try_op(op);
@@ -193,7 +194,7 @@ struct aio_server {
 enum { ACCEPT_BATCH = 128 };
 static const double ACCEPT_RETRY_DELAY = 0.1;
 
-static void server_accept(void *arg);
+static void server_accept(void *arg, int events);
 static void server_resume(void *arg);
 
 static void server_pause(aio_server *srv, const char *what, int err)
@@ -216,8 +217,9 @@ static void server_resume(void *arg)
     if (rc < 0)
         server_pause(srv, "cannot watch the listening socket", -rc);
 }
-static void server_accept(void *arg)
+static void server_accept(void *arg, int events)
 {
+    (void)events;
     aio_server *srv = arg;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         int fd = accept(srv->fd, NULL, NULL);

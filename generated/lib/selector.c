@@ -156,6 +156,7 @@ int selector_select(selector *s, selector_event *ready, int cap,
         int ev = k ? ready[i].events & k->events : 0;
         if (ev == 0)
             continue;
+        ev |= ready[i].events & SELECTOR_ERROR;
         ready[out] = (selector_event){ready[i].fd, ev, k->data};
         out++;
     }

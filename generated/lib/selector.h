@@ -7,7 +7,8 @@
 
 enum {
     SELECTOR_READ = 1,  /* готов к чтению: EVENT_READ в Python */
-    SELECTOR_WRITE = 2  /* готов к записи: EVENT_WRITE */
+    SELECTOR_WRITE = 2, /* готов к записи: EVENT_WRITE */
+    SELECTOR_ERROR = 4  /* только в ответе: ошибка или обрыв (POLLERR, POLLHUP) */
 };
 typedef struct selector selector;
 
