@@ -145,10 +145,15 @@ $(1)/lib/libchapters.a: $(CHAP_SRCS:%.c=$(1)/obj/%.o)
 	@mkdir -p $$(@D)
 	$$(call say,AR$(3),$$@)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
-$(TESTS:%=$(1)/tests/%): $(1)/tests/%: $(1)/obj/tests/%.o $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a
+$(TESTS:%=$(1)/tests/%): $(1)/tests/%: $(1)/obj/tests/%.o $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a | $(1)/tests/malloc_count.so
 	@mkdir -p $$(@D)
 	$$(call say,LD$(3),$$@)
 	$$(Q)$$(CC) $$(CFLAGS) $(2) -o $$@ $$< $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a $$(TESTLIBS) $$(LDLIBS)
+# the LD_PRELOAD malloc counter of test_alloc (plain flags: not for ASan)
+$(1)/tests/malloc_count.so: tests/preload/malloc_count.c
+	@mkdir -p $$(@D)
+	$$(call say,LD$(3),$$@)
+	$$(Q)$$(CC) $$(CFLAGS) -fPIC -shared -o $$@ $$<
 -include $$(shell find $(1)/obj -name '*.d' 2>/dev/null)
 endef
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -175,8 +176,9 @@ static void test_stop_before_run_forever_runs_one_iteration(void **state)
 
 struct io_case { aio_loop *loop; int fd; int times; };
 
-static void on_readable(void *arg)
+static void on_readable(void *arg, int events)
 {
+    (void)events;
     struct io_case *c = arg;
     char buf[16];
     ssize_t n = read(c->fd, buf, sizeof buf);
@@ -207,8 +209,9 @@ static void test_reader_called_while_readable_until_removed(void **state)
     close(sv[1]);
 }
 
-static void on_writable(void *arg)
+static void on_writable(void *arg, int events)
 {
+    (void)events;
     struct io_case *c = arg;
     sup_note("writable ");
     aio_remove_writer(c->loop, c->fd);
@@ -232,8 +235,9 @@ static void test_reader_and_writer_on_one_fd(void **state)
     close(sv[1]);
 }
 
-static void remove_other(void *arg)
+static void remove_other(void *arg, int events)
 {
+    (void)events;
     struct io_case *c = arg;
     sup_note("first ");
     aio_remove_reader(c->loop, c->fd); /* its callback is already queued */
@@ -261,10 +265,47 @@ static void test_removed_reader_already_queued_does_not_run(void **state)
     close(b[1]);
 }
 
+/* The reader gets the selector's mask: readable with data; readable and
+ * SELECTOR_ERROR once the peer has closed (POLLHUP), on the backends
+ * that report it (poll, epoll). */
+static void note_events(void *arg, int events)
+{
+    sup_note("%s:%s%s%s ", (const char *)arg, events & SELECTOR_READ ? "r" : "",
+             events & SELECTOR_WRITE ? "w" : "", events & SELECTOR_ERROR ? "e" : "");
+}
+
+static void test_reader_gets_the_event_mask(void **state)
+{
+    (void)state;
+    static const char *const backends[] = {"poll", "epoll"};
+    for (size_t b = 0; b < sizeof backends / sizeof backends[0]; b++) {
+        aio_loop *loop;
+        setenv("SELECTOR_BACKEND", backends[b], 1);
+        int rc = aio_loop_new(&loop);
+        unsetenv("SELECTOR_BACKEND");
+        if (rc == -EINVAL)
+            continue;                  /* no epoll here */
+        assert_int_equal(rc, 0);
+        int sv[2];
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        assert_int_equal(aio_add_reader(loop, sv[0], note_events, "fd"), 0);
+        assert_int_equal(write(sv[1], "x", 1), 1);
+        aio_loop_run_once(loop);
+        assert_string_equal(sup_trace(), "fd:r ");
+        close(sv[1]);
+        aio_loop_run_once(loop);
+        assert_string_equal(sup_trace(), "fd:r fd:re ");
+        aio_remove_reader(loop, sv[0]);
+        close(sv[0]);
+        aio_loop_free(loop);
+        sup_trace_reset();
+    }
+}
+
 static void test_bad_fd_is_refused(void **state)
 {
     aio_loop *loop = *state;
-    assert_int_equal(aio_add_reader(loop, -1, note_name, "x"), -EBADF);
+    assert_int_equal(aio_add_reader(loop, -1, note_events, "x"), -EBADF);
     assert_int_equal(aio_remove_writer(loop, 12345), 0);
 }
 
@@ -308,7 +349,7 @@ static void test_free_discards_pending_callbacks_and_timers(void **state)
     aio_call_later(loop, 10.0, note_name, "b");
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    aio_add_reader(loop, sv[0], note_name, "r");
+    aio_add_reader(loop, sv[0], note_events, "r");
     aio_loop_free(loop); /* LeakSanitizer checks that all of it is freed */
     assert_string_equal(sup_trace(), "");
     close(sv[0]);
@@ -331,6 +372,7 @@ int main(void)
         T(test_stop_ends_run_forever_after_the_iteration),
         T(test_stop_before_run_forever_runs_one_iteration),
         T(test_reader_called_while_readable_until_removed),
+        T(test_reader_gets_the_event_mask),
         T(test_reader_and_writer_on_one_fd),
         T(test_removed_reader_already_queued_does_not_run),
         T(test_bad_fd_is_refused),

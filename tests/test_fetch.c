@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "aio.h"
-#include "fetch.h"
+#include "fetch_impl.h"
 #include "net.h"
 #include "support.h"
 
@@ -327,10 +327,18 @@ static void test_free_with_transfers_in_flight(void **state)
     close(lfd);
 }
 
+/* FETCH_ECURL has a text of its own, not strerror's "Unknown error". */
+static void test_net_strerror_knows_fetch_code(void **state)
+{
+    (void)state;
+    assert_string_equal(net_strerror(FETCH_ECURL), "libcurl error");
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_net_strerror_knows_fetch_code),
         cmocka_unit_test_setup_teardown(test_timer_zero_is_scheduled_not_called, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_minus_one_deletes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_rearm_replaces, setup, teardown),

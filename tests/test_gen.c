@@ -1,5 +1,6 @@
 /* Semantics of the generators of chapters 5-7 (lib/gen.h): one test per rule.
  * The rules are Python's (PEP 255, 342, 380, 479) as adapted in the book. */
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "gen.h"
+#include "net.h"
 #include "support.h"
 
 enum { MY_ERROR = 42, OTHER_ERROR = 43 };
@@ -948,9 +950,27 @@ static void test_yield_in_finally_is_caught(void **state)
     assert_int_equal(dies_with(close_yield_in_finally), SIGABRT);
 }
 
+/* net_strerror knows every private code of the generator library by its
+ * name in gen.h (the table in net.c spells them as numbers), and answers
+ * -errno as strerror does. */
+static void test_net_strerror_knows_every_gen_code(void **state)
+{
+    (void)state;
+    assert_string_equal(net_strerror(GEN_ERUNNING), "generator is already running");
+    assert_string_equal(net_strerror(GEN_EXIT), "generator exit");
+    assert_string_equal(net_strerror(GEN_ESENDNEW), "value sent to a just-started generator");
+    assert_string_equal(net_strerror(GEN_EIGNORED), "generator ignored exit and yielded");
+    assert_string_equal(net_strerror(GEN_ENOCODE), "error raised with code 0");
+    assert_string_equal(net_strerror(GEN_ENOSUB), "GEN_YIELD_FROM of NULL");
+    char want[128];
+    snprintf(want, sizeof want, "%s", strerror(ENOENT));
+    assert_string_equal(net_strerror(-ENOENT), want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_net_strerror_knows_every_gen_code),
 #define T(name) cmocka_unit_test_setup(name, reset_trace)
         T(test_created_does_not_run_body),
         T(test_next_yields_in_order_keeping_locals),

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -217,6 +218,25 @@ static void test_peer_closed_is_readable(void **state)
     assert_int_equal(read(f->sv[0], &c, 1), 0); /* EOF is what readable meant */
 }
 
+/* The peer closed its end entirely: POLLHUP. poll and epoll report it as
+ * SELECTOR_ERROR beside the readiness asked for; select cannot tell, and
+ * kqueue reports the hang-up as plain EOF on read. Never unasked: a
+ * writer-only registration gets SELECTOR_WRITE | SELECTOR_ERROR. */
+static void test_hangup_sets_error_bit(void **state)
+{
+    struct fixture *f = *state;
+    selector_event ev[4];
+    int has_bit = strcmp(f->backend, "poll") == 0 || strcmp(f->backend, "epoll") == 0;
+    assert_int_equal(selector_register(f->sel, f->sv[0], SELECTOR_READ, NULL), 0);
+    close(f->sv[1]);
+    f->sv[1] = -1;
+    assert_int_equal(selector_select(f->sel, ev, 4, 1000), 1);
+    assert_int_equal(ev[0].events, SELECTOR_READ | (has_bit ? SELECTOR_ERROR : 0));
+    assert_int_equal(selector_modify(f->sel, f->sv[0], SELECTOR_WRITE, NULL), 0);
+    assert_int_equal(selector_select(f->sel, ev, 4, 1000), 1);
+    assert_int_equal(ev[0].events, SELECTOR_WRITE | (has_bit ? SELECTOR_ERROR : 0));
+}
+
 static void test_timeout_zero_and_finite(void **state)
 {
     struct fixture *f = *state;
@@ -301,7 +321,7 @@ static void test_closed_while_registered(void **state)
     } else if (strcmp(f->backend, "poll") == 0) {
         assert_int_equal(n, 1); /* POLLNVAL: "look at it", recv says EBADF */
         assert_int_equal(ev[0].fd, fd);
-        assert_int_equal(ev[0].events, SELECTOR_READ);
+        assert_int_equal(ev[0].events, SELECTOR_READ | SELECTOR_ERROR);
     } else {
         assert_int_equal(n, 0); /* epoll and kqueue forget closed files */
     }
@@ -426,6 +446,38 @@ static void test_default_is_best(void **state)
 #endif
 }
 
+/* With the descriptor table full, epoll_create1 (kqueue) fails with EMFILE;
+ * the default choice must then fall back to the next backend, poll, which
+ * opens no descriptor. A named backend is not replaced. */
+static void test_default_falls_back_when_best_fails(void **state)
+{
+    (void)state;
+    if (strcmp(selector_backend_at(0), "poll") == 0)
+        skip();                        /* no backend that opens an fd */
+    unsetenv("SELECTOR_BACKEND");
+    struct rlimit old, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fds[64], n = 0;
+    while (n < 64 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+        n++;
+    int dup_errno = errno;
+    selector *s = NULL, *named = NULL;
+    int rc = selector_new(&s, NULL);
+    int rc_named = selector_new(&named, selector_backend_at(0));
+    while (n > 0)
+        close(fds[--n]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(dup_errno, EMFILE);
+    assert_int_equal(rc_named, -EMFILE);
+    assert_null(named);
+    assert_int_equal(rc, 0);
+    assert_string_equal(selector_backend_name(s), selector_backend_at(1));
+    selector_free(s);
+}
+
 /* One group for the whole suite (so the runner sees one summary), with
  * every test once per backend, named "backend/test". */
 static void add(struct CMUnitTest *t, size_t *n, const char *backend,
@@ -456,6 +508,7 @@ int main(void)
         T(test_socketpair_readiness),
         T(test_full_send_buffer),
         T(test_peer_closed_is_readable),
+        T(test_hangup_sets_error_bit),
         T(test_timeout_zero_and_finite),
         T(test_empty_selector_timeout),
         T(test_infinite_timeout_wakeup),
@@ -466,7 +519,7 @@ int main(void)
 #undef T
     };
     enum { PER = sizeof per_backend / sizeof per_backend[0] };
-    struct CMUnitTest tests[8 * PER + 2];
+    struct CMUnitTest tests[8 * PER + 3];
     size_t n = 0;
     for (size_t b = 0; selector_backend_at(b) != NULL && b < 8; b++)
         for (size_t i = 0; i < PER; i++)
@@ -474,6 +527,8 @@ int main(void)
                 per_backend[i].fn, 1);
     add(tests, &n, "common", "test_unknown_backend", test_unknown_backend, 0);
     add(tests, &n, "common", "test_default_is_best", test_default_is_best, 0);
+    add(tests, &n, "common", "test_default_falls_back_when_best_fails",
+        test_default_falls_back_when_best_fails, 0);
     int failed = _cmocka_run_group_tests("selector", tests, n, NULL, NULL);
     for (size_t i = 0; i < n; i++)
         free((char *)tests[i].name);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "gen.h"
+#include "selector.h"
 
 typedef struct aio_loop aio_loop;
 
@@ -54,11 +55,15 @@ aio_handle *aio_call_at(aio_loop *loop, double when, aio_callback *fn,
    хэндл действителен, пока колбэк не начал выполняться и пока его не
    отменили; после этого хэндл трогать нельзя. NULL -- ничего. */
 void aio_handle_cancel(aio_handle *h);
-/* Вызывать fn(arg) на каждой итерации, пока fd готов к чтению (к записи).
-   Повторный вызов для того же fd заменяет колбэк. 0 или -errno
-   селектора (-EBADF, -ENOMEM...). */
-int aio_add_reader(aio_loop *loop, int fd, aio_callback *fn, void *arg);
-int aio_add_writer(aio_loop *loop, int fd, aio_callback *fn, void *arg);
+/* Колбэк дескриптора: events -- что сообщил селектор (SELECTOR_READ,
+   SELECTOR_WRITE, SELECTOR_ERROR из selector.h). */
+typedef void aio_io_callback(void *arg, int events);
+
+/* Вызывать fn(arg, events) на каждой итерации, пока fd готов к чтению
+   (к записи). Повторный вызов для того же fd заменяет колбэк. 0 или
+   -errno селектора (-EBADF, -ENOMEM...). */
+int aio_add_reader(aio_loop *loop, int fd, aio_io_callback *fn, void *arg);
+int aio_add_writer(aio_loop *loop, int fd, aio_io_callback *fn, void *arg);
 
 /* Перестать следить. 1 -- колбэк был и снят, 0 -- его не было. */
 int aio_remove_reader(aio_loop *loop, int fd);
@@ -86,8 +91,6 @@ aio_future *aio_future_new(aio_loop *loop);
 /* Взять ещё одну ссылку / отдать свою. Последняя отданная освобождает. */
 aio_future *aio_future_ref(aio_future *f);
 void aio_future_unref(aio_future *f);
-
-aio_loop *aio_future_loop(const aio_future *f);
 /* Состояние: ожидает, завершён (результатом или ошибкой), отменён. */
 int aio_future_done(const aio_future *f);       /* завершён или отменён */
 int aio_future_cancelled(const aio_future *f);

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const struct aio_future_class plain_future = {"Future", NULL, NULL};
+static const struct aio_future_class plain_future = {"Future", NULL, NULL,
+                                                     sizeof(aio_future)};
 
 void aio__future_init(aio_future *f, aio_loop *loop,
                       const struct aio_future_class *cls)
@@ -19,7 +20,7 @@ void aio__future_init(aio_future *f, aio_loop *loop,
 
 aio_future *aio_future_new(aio_loop *loop)
 {
-    aio_future *f = calloc(1, sizeof *f);
+    aio_future *f = aio__alloc(loop, sizeof *f);
     if (f != NULL)
         aio__future_init(f, loop, &plain_future);
     return f;
@@ -30,18 +31,13 @@ aio_future *aio_future_ref(aio_future *f)
     f->refs++;
     return f;
 }
-
-aio_loop *aio_future_loop(const aio_future *f)
-{
-    return f->loop;
-}
-static void free_callbacks(struct aio_done_cb *cb)
+static void free_callbacks(aio_loop *loop, struct aio_done_cb *cb)
 {
     while (cb != NULL) {
         struct aio_done_cb *next = cb->next;
         if (cb->keep_arg)
             aio_future_unref(cb->arg);
-        free(cb);
+        aio__free(loop, cb, sizeof *cb);
         cb = next;
     }
 }
@@ -55,9 +51,9 @@ void aio_future_unref(aio_future *f)
     f->callbacks = NULL;
     if (f->cls->destroy != NULL)
         f->cls->destroy(f);
-    free_callbacks(cbs);
+    free_callbacks(f->loop, cbs);
     f->magic = 0;
-    free(f);
+    aio__free(f->loop, f, f->cls->size);
 }
 int aio_future_done(const aio_future *f)
 {
@@ -86,19 +82,21 @@ int aio_future_outcome(aio_future *f, gen_value *value, gen_error *error)
 static void run_done_cb(void *arg)
 {
     struct aio_done_cb *cb = arg;
+    aio_loop *loop = cb->fut->loop;
     cb->fn(cb->fut, cb->arg);
     aio_future_unref(cb->fut);
     if (cb->keep_arg)
         aio_future_unref(cb->arg);
-    free(cb);
+    aio__free(loop, cb, sizeof *cb);
 }
 
 static void drop_done_cb(void *arg)  /* цикл закрыт: колбэк не выполнится */
 {
     struct aio_done_cb *cb = arg;
+    aio_loop *loop = cb->fut->loop;
     aio_future_unref(cb->fut);
     cb->next = NULL;
-    free_callbacks(cb);
+    free_callbacks(loop, cb);
 }
 
 static void schedule_one(aio_future *f, struct aio_done_cb *cb)
@@ -157,7 +155,7 @@ int aio_future_cancel(aio_future *f, const char *msg)
 }
 static int add_cb(aio_future *f, aio_done_callback *fn, void *arg, int keep)
 {
-    struct aio_done_cb *cb = calloc(1, sizeof *cb);
+    struct aio_done_cb *cb = aio__alloc(f->loop, sizeof *cb);
     if (cb == NULL)
         return -ENOMEM;
     cb->fn = fn;
@@ -197,7 +195,7 @@ int aio_future_remove_done_callback(aio_future *f, aio_done_callback *fn,
         if (cb->fn == fn && cb->arg == arg) {
             *p = cb->next;
             cb->next = NULL;
-            free_callbacks(cb);
+            free_callbacks(f->loop, cb);
             removed++;
         } else {
             p = &cb->next;

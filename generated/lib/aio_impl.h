@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/09-tasks.nw.
+/* Этот файл извлечён (tangle) из книги: book/08-event-loop.nw book/09-tasks.nw book/10-sockets.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #ifndef AIO_IMPL_H
 #define AIO_IMPL_H
@@ -16,9 +16,11 @@ struct aio_handle {
     double when;             /* таймер: срок по часам цикла */
     unsigned long long seq;  /* таймер: номер постановки, для ничьих */
     struct aio_handle *next; /* очередь готовых */
+    aio_io_callback *io_fn;  /* колбэк дескриптора (вместо fn) */
     unsigned char where;     /* AIO_NOWHERE, AIO_IN_READY, AIO_IN_HEAP */
     unsigned char cancelled;
     unsigned char io;        /* принадлежит дескриптору: не освобождать */
+    unsigned char events;    /* для io_fn: что сообщил селектор */
 };
 enum { AIO_PENDING, AIO_FINISHED, AIO_CANCELLED };
 enum { AIO_FUTURE_MAGIC = 0x46757472 };  /* "Futr" */
@@ -29,6 +31,7 @@ struct aio_future_class {
     const char *name;
     int (*cancel)(aio_future *f, const char *msg);
     void (*destroy)(aio_future *f);     /* освободить своё, не сам f */
+    size_t size;                        /* сколько памяти вернуть циклу */
 };
 
 struct aio_done_cb {
@@ -60,11 +63,32 @@ struct aio_task {
     gen_error next_error;
     struct aio_task *prev, *next;   /* список незавершённых задач цикла */
 };
+enum { AIO_NPOOLS = 8, AIO_POOL_MAX = 4096 };
+
+struct aio_pool {
+    size_t size;            /* размер блоков; 0 -- место свободно */
+    void *head;             /* первый свободный блок, в нём -- следующий */
+    size_t n;               /* сколько блоков в списке */
+};
+
+/* Блок size байтов, заполненный нулями: из списка свободных блоков
+   цикла или от calloc. NULL -- нет памяти. */
+void *aio__alloc(aio_loop *loop, size_t size);
+
+/* Вернуть блок, полученный от aio__alloc с тем же size. NULL -- ничего. */
+void aio__free(aio_loop *loop, void *p, size_t size);
 struct aio_io {
     aio_handle *reader, *writer;
 };
 
-enum { AIO_MAX_EVENTS = 1024, AIO_NSIG = 65 };
+typedef void aio_close_fn(aio_loop *loop, void *arg);
+
+struct aio_close_hook {
+    aio_close_fn *fn;                /* NULL -- место свободно */
+    void *arg;
+};
+
+enum { AIO_MAX_EVENTS = 1024, AIO_NSIG = 65, AIO_MAX_CLOSE_HOOKS = 4 };
 
 struct aio_loop {
     selector *sel;
@@ -77,15 +101,23 @@ struct aio_loop {
     struct aio_io *io;               /* io[fd] */
     int nio;
     int running, stopping, closed;
-    struct aio_task *tasks;          /* незавершённые задачи */
-    size_t ntasks;
-    aio_future *current;             /* задача, чей шаг идёт сейчас */
+    struct aio_close_hook close_hooks[AIO_MAX_CLOSE_HOOKS];
     int sig_read_fd, sig_write_fd;   /* труба для сигналов */
     aio_handle sig[AIO_NSIG];        /* fn и arg обработчиков */
+    struct aio_pool pools[AIO_NPOOLS]; /* свободные блоки (глава 10) */
 };
 /* Хэндл для очереди готовых с колбэком drop на случай закрытия цикла. */
 aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
                                 aio_callback *drop, void *arg);
+
+/* Колбэк закрытия: aio_loop_free позовёт fn(loop, arg) до того, как
+   выбросить очередь и таймеры. 0, -ESHUTDOWN (цикл уже закрывается)
+   или -ENOSPC (мест нет). */
+int aio__add_close_hook(aio_loop *loop, aio_close_fn *fn, void *arg);
+
+/* arg колбэка закрытия fn или NULL, если такого нет: по нему модуль
+   находит свои данные об этом цикле. */
+void *aio__close_hook_arg(const aio_loop *loop, aio_close_fn *fn);
 void aio__future_init(aio_future *f, aio_loop *loop,
                       const struct aio_future_class *cls);
 int aio__future_cancel_base(aio_future *f, const char *msg);
@@ -94,8 +126,7 @@ int aio__add_done_callback_ref(aio_future *f, aio_done_callback *fn,
                                aio_future *arg);
 /* Уже занят ли fd операцией чтения (writer == 0) или записи. */
 int aio__io_busy(aio_loop *loop, int fd, int writer);
-/* Закрытие цикла: освободить корутины задач, которые так и не
-   завершились. */
-void aio__forget_tasks(aio_loop *loop);
+/* Отменить все незавершённые задачи цикла (для aio_loop_shutdown). */
+void aio__cancel_tasks(aio_loop *loop, const char *msg);
 
 #endif

@@ -18,6 +18,65 @@ double aio_time(const aio_loop *loop)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
+
+static struct aio_pool *pool_for(aio_loop *loop, size_t size)
+{
+    for (int i = 0; i < AIO_NPOOLS; i++) {
+        struct aio_pool *p = &loop->pools[i];
+        if (p->size == 0)
+            p->size = size;
+        if (p->size == size)
+            return p;
+    }
+    return NULL;                       /* все места заняты другими */
+}
+
+void *aio__alloc(aio_loop *loop, size_t size)
+{
+    struct aio_pool *p = pool_for(loop, size);
+    if (p == NULL || p->head == NULL)
+        return calloc(1, size);
+    void *block = p->head;
+    ASAN_UNPOISON_MEMORY_REGION(block, size);
+    p->head = *(void **)block;
+    p->n--;
+    return memset(block, 0, size);
+}
+
+void aio__free(aio_loop *loop, void *block, size_t size)
+{
+    if (block == NULL)
+        return;
+    struct aio_pool *p = loop->closed ? NULL : pool_for(loop, size);
+    if (p == NULL || p->n >= AIO_POOL_MAX) {
+        free(block);
+        return;
+    }
+    *(void **)block = p->head;
+    p->head = block;
+    p->n++;
+    ASAN_POISON_MEMORY_REGION(block, size);
+}
+
+static void drain_pools(aio_loop *loop)
+{
+    for (int i = 0; i < AIO_NPOOLS; i++) {
+        struct aio_pool *p = &loop->pools[i];
+        while (p->head != NULL) {
+            void *block = p->head;
+            ASAN_UNPOISON_MEMORY_REGION(block, p->size);
+            p->head = *(void **)block;
+            free(block);
+        }
+        p->n = 0;
+    }
+}
 static void ready_push(aio_loop *loop, aio_handle *h)
 {
     h->next = NULL;
@@ -107,13 +166,19 @@ static aio_handle *new_handle(aio_loop *loop, aio_callback *fn, void *arg)
 {
     if (loop->closed)
         return NULL;
-    aio_handle *h = calloc(1, sizeof *h);
+    aio_handle *h = aio__alloc(loop, sizeof *h);
     if (h != NULL) {
         h->loop = loop;
         h->fn = fn;
         h->arg = arg;
     }
     return h;
+}
+
+static void free_handle(aio_handle *h)
+{
+    if (h != NULL)
+        aio__free(h->loop, h, sizeof *h);
 }
 
 aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
@@ -140,7 +205,7 @@ aio_handle *aio_call_at(aio_loop *loop, double when, aio_callback *fn,
     h->when = when;
     h->seq = loop->seq++;
     if (heap_push(loop, h) < 0) {
-        free(h);
+        free_handle(h);
         return NULL;
     }
     return h;
@@ -183,7 +248,7 @@ static int io_events(const struct aio_io *io)
 {
     return (io->reader ? SELECTOR_READ : 0) | (io->writer ? SELECTOR_WRITE : 0);
 }
-static int add_io(aio_loop *loop, int fd, int writer, aio_callback *fn,
+static int add_io(aio_loop *loop, int fd, int writer, aio_io_callback *fn,
                   void *arg)
 {
     if (loop->closed)
@@ -195,20 +260,21 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_callback *fn,
         return -ENOMEM;
     aio_handle **slot = writer ? &io->writer : &io->reader;
     if (*slot != NULL) {           /* замена колбэка */
-        (*slot)->fn = fn;
+        (*slot)->io_fn = fn;
         (*slot)->arg = arg;
         return 0;
     }
-    aio_handle *h = new_handle(loop, fn, arg);
+    aio_handle *h = new_handle(loop, NULL, arg);
     if (h == NULL)
         return -ENOMEM;
     h->io = 1;
+    h->io_fn = fn;
     int old = io_events(io);
     int want = old | (writer ? SELECTOR_WRITE : SELECTOR_READ);
     int rc = old ? selector_modify(loop->sel, fd, want, NULL)
                  : selector_register(loop->sel, fd, want, NULL);
     if (rc < 0) {
-        free(h);
+        free_handle(h);
         return rc;
     }
     *slot = h;
@@ -239,16 +305,16 @@ static int remove_io(aio_loop *loop, int fd, int writer)
         h->io = 0;
         h->cancelled = 1;
     } else {
-        free(h);
+        free_handle(h);
     }
     return 1;
 }
-int aio_add_reader(aio_loop *loop, int fd, aio_callback *fn, void *arg)
+int aio_add_reader(aio_loop *loop, int fd, aio_io_callback *fn, void *arg)
 {
     return add_io(loop, fd, 0, fn, arg);
 }
 
-int aio_add_writer(aio_loop *loop, int fd, aio_callback *fn, void *arg)
+int aio_add_writer(aio_loop *loop, int fd, aio_io_callback *fn, void *arg)
 {
     return add_io(loop, fd, 1, fn, arg);
 }
@@ -272,7 +338,7 @@ static void drop_cancelled_timers(aio_loop *loop)
         for (size_t i = 0; i < loop->nheap; i++) {
             aio_handle *h = loop->heap[i];
             if (h->cancelled)
-                free(h);
+                free_handle(h);
             else
                 loop->heap[kept++] = h;
         }
@@ -282,7 +348,7 @@ static void drop_cancelled_timers(aio_loop *loop)
             sift_down(loop->heap, kept, i);
     }
     while (loop->nheap > 0 && loop->heap[0]->cancelled)
-        free(heap_pop(loop));
+        free_handle(heap_pop(loop));
 }
 enum { MAX_SELECT_TIMEOUT_MS = 24 * 3600 * 1000 };
 
@@ -302,7 +368,7 @@ static void discard_handle(aio_handle *h)
 {
     if (h->drop != NULL)
         h->drop(h->arg);
-    free(h);
+    free_handle(h);
 }
 
 static void run_handle(aio_handle *h)
@@ -311,10 +377,13 @@ static void run_handle(aio_handle *h)
         discard_handle(h);
         return;
     }
+    if (h->io) {         /* хэндл дескриптора живёт, пока его не снимут */
+        h->io_fn(h->arg, h->events);
+        return;
+    }
     aio_callback *fn = h->fn;
     void *arg = h->arg;
-    if (!h->io)
-        free(h);     /* до вызова: колбэк может снова поставить себя */
+    free_handle(h);  /* до вызова: колбэк может снова поставить себя */
     fn(arg);         /* после вызова хэндла уже может не быть */
 }
 static int run_once(aio_loop *loop)
@@ -326,20 +395,25 @@ static int run_once(aio_loop *loop)
         return n;
     for (int i = 0; i < n; i++) {
         struct aio_io *io = io_slot(loop, loop->events[i].fd, 0);
+        int ev = loop->events[i].events;
         if (io == NULL)
             continue;
-        if ((loop->events[i].events & SELECTOR_READ) && io->reader != NULL
-            && io->reader->where != AIO_IN_READY)
-            ready_push(loop, io->reader);
-        if ((loop->events[i].events & SELECTOR_WRITE) && io->writer != NULL
-            && io->writer->where != AIO_IN_READY)
-            ready_push(loop, io->writer);
+        if ((ev & SELECTOR_READ) && io->reader != NULL) {
+            io->reader->events = (unsigned char)ev;
+            if (io->reader->where != AIO_IN_READY)
+                ready_push(loop, io->reader);
+        }
+        if ((ev & SELECTOR_WRITE) && io->writer != NULL) {
+            io->writer->events = (unsigned char)ev;
+            if (io->writer->where != AIO_IN_READY)
+                ready_push(loop, io->writer);
+        }
     }
     double now = aio_time(loop);
     while (loop->nheap > 0 && loop->heap[0]->when <= now) {
         aio_handle *h = heap_pop(loop);
         if (h->cancelled)
-            free(h);
+            free_handle(h);
         else
             ready_push(loop, h);
     }
@@ -389,8 +463,9 @@ static void on_signal(int signo)
     (void)r;      /* труба полна -- сигнал уже и так ждёт разбора */
     errno = saved;
 }
-static void read_signals(void *arg)
+static void read_signals(void *arg, int events)
 {
+    (void)events;
     aio_loop *loop = arg;
     unsigned char buf[64];
     ssize_t n;
@@ -469,14 +544,42 @@ int aio_loop_new(aio_loop **out)
     *out = loop;
     return 0;
 }
+int aio__add_close_hook(aio_loop *loop, aio_close_fn *fn, void *arg)
+{
+    if (loop->closed)
+        return -ESHUTDOWN;
+    for (int i = 0; i < AIO_MAX_CLOSE_HOOKS; i++)
+        if (loop->close_hooks[i].fn == NULL) {
+            loop->close_hooks[i] = (struct aio_close_hook){fn, arg};
+            return 0;
+        }
+    return -ENOSPC;
+}
+
+void *aio__close_hook_arg(const aio_loop *loop, aio_close_fn *fn)
+{
+    for (int i = 0; i < AIO_MAX_CLOSE_HOOKS; i++)
+        if (loop->close_hooks[i].fn == fn)
+            return loop->close_hooks[i].arg;
+    return NULL;
+}
+
+static void run_close_hooks(aio_loop *loop)
+{
+    for (int i = AIO_MAX_CLOSE_HOOKS; i-- > 0;) {
+        struct aio_close_hook *h = &loop->close_hooks[i];
+        if (h->fn != NULL) {
+            h->fn(loop, h->arg);
+            *h = (struct aio_close_hook){NULL, NULL};
+        }
+    }
+}
 void aio_loop_free(aio_loop *loop)
 {
     if (loop == NULL || loop->running)
         return;
-    if (loop->ntasks > 0)
-        aio_loop_shutdown(loop);     /* по-хорошему: отменить и дождаться */
+    run_close_hooks(loop);           /* модули поверх цикла прибирают своё */
     loop->closed = 1;
-    aio__forget_tasks(loop);         /* по-плохому: кто не успел */
     for (int signo = 1; signo < AIO_NSIG; signo++)
         aio_remove_signal_handler(loop, signo);
     if (loop->sig_read_fd >= 0) {
@@ -494,11 +597,12 @@ void aio_loop_free(aio_loop *loop)
         discard_handle(loop->heap[i]);
     free(loop->heap);
     for (int fd = 0; fd < loop->nio; fd++) {
-        free(loop->io[fd].reader);
-        free(loop->io[fd].writer);
+        free_handle(loop->io[fd].reader);
+        free_handle(loop->io[fd].writer);
     }
     free(loop->io);
     selector_free(loop->sel);
     free(loop->events);
+    drain_pools(loop);
     free(loop);
 }

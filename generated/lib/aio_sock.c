@@ -47,8 +47,8 @@ static void sock_destroy(aio_future *f)
     stop_waiting((struct sock_op *)f);
 }
 
-static const struct aio_future_class sock_class = {"sock_op", sock_cancel,
-                                                   sock_destroy};
+static const struct aio_future_class sock_class = {
+    "sock_op", sock_cancel, sock_destroy, sizeof(struct sock_op)};
 static int finish_error(struct sock_op *op, int err, const char *what)
 {
     stop_waiting(op);
@@ -129,8 +129,9 @@ static int try_op(struct sock_op *op)
                                                                   : "connect");
     }
 }
-static void sock_ready(void *arg)
+static void sock_ready(void *arg, int events)
 {
+    (void)events;                  /* что именно -- скажет сам вызов */
     struct sock_op *op = arg;
     aio_future_ref(&op->fut);      /* колбэки Future могут отпустить op */
     try_op(op);
@@ -139,7 +140,7 @@ static void sock_ready(void *arg)
 static aio_future *start_op(aio_loop *loop, enum sock_kind kind, int fd,
                             void *buf, size_t len)
 {
-    struct sock_op *op = calloc(1, sizeof *op);
+    struct sock_op *op = aio__alloc(loop, sizeof *op);
     if (op == NULL)
         return NULL;
     aio__future_init(&op->fut, loop, &sock_class);
@@ -193,16 +194,32 @@ struct aio_server {
 enum { ACCEPT_BATCH = 128 };
 static const double ACCEPT_RETRY_DELAY = 0.1;
 
-static void server_accept(void *arg);
+static void server_accept(void *arg, int events);
+static void server_resume(void *arg);
+
+static void server_pause(aio_server *srv, const char *what, int err)
+{
+    srv->retry = aio_call_later(srv->loop, ACCEPT_RETRY_DELAY, server_resume, srv);
+    if (srv->retry == NULL) {     /* без таймера читателя некому вернуть */
+        fprintf(stderr, "%s: %s; no memory for a pause\n", what, strerror(err));
+        return;
+    }
+    fprintf(stderr, "%s: %s; pausing for %.1f s\n", what, strerror(err),
+            ACCEPT_RETRY_DELAY);
+    aio_remove_reader(srv->loop, srv->fd);
+}
 
 static void server_resume(void *arg)
 {
     aio_server *srv = arg;
     srv->retry = NULL;
-    aio_add_reader(srv->loop, srv->fd, server_accept, srv);
+    int rc = aio_add_reader(srv->loop, srv->fd, server_accept, srv);
+    if (rc < 0)
+        server_pause(srv, "cannot watch the listening socket", -rc);
 }
-static void server_accept(void *arg)
+static void server_accept(void *arg, int events)
 {
+    (void)events;
     aio_server *srv = arg;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         int fd = accept(srv->fd, NULL, NULL);
@@ -211,11 +228,7 @@ static void server_accept(void *arg)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
                 || errno == ENOMEM) {
-                fprintf(stderr, "accept: %s; pausing for %.1f s\n", strerror(errno),
-                        ACCEPT_RETRY_DELAY);
-                aio_remove_reader(srv->loop, srv->fd);
-                srv->retry = aio_call_later(srv->loop, ACCEPT_RETRY_DELAY, server_resume,
-                                            srv);
+                server_pause(srv, "accept", errno);
                 return;
             }
             return;                /* EAGAIN: очередь пуста */

@@ -7,6 +7,26 @@
 
 static void task_step(struct aio_task *t, gen_value send,
                       const gen_error *thrown);
+struct aio_tasks {
+    struct aio_task *head;             /* незавершённые задачи */
+    size_t n;
+    aio_future *current;               /* задача, чей шаг идёт сейчас */
+};
+
+static void tasks_close(aio_loop *loop, void *arg);
+
+static struct aio_tasks *loop_tasks(const aio_loop *loop, int create)
+{
+    struct aio_tasks *ts = aio__close_hook_arg(loop, tasks_close);
+    if (ts != NULL || !create)
+        return ts;
+    ts = calloc(1, sizeof *ts);
+    if (ts != NULL && aio__add_close_hook((aio_loop *)loop, tasks_close, ts) < 0) {
+        free(ts);
+        ts = NULL;
+    }
+    return ts;
+}
 static int task_cancel(aio_future *f, const char *msg);
 
 static void task_destroy(aio_future *f)
@@ -19,13 +39,14 @@ static void task_destroy(aio_future *f)
     gen_free(t->coro);
 }
 
-static const struct aio_future_class task_class = {"Task", task_cancel,
-                                                   task_destroy};
+static const struct aio_future_class task_class = {
+    "Task", task_cancel, task_destroy, sizeof(struct aio_task)};
 static void step_scheduled(void *arg);
 
 aio_future *aio_create_task(aio_loop *loop, gen *coro)
 {
-    struct aio_task *t = coro ? calloc(1, sizeof *t) : NULL;
+    struct aio_tasks *ts = loop_tasks(loop, 1);
+    struct aio_task *t = coro && ts ? aio__alloc(loop, sizeof *t) : NULL;
     if (t == NULL) {
         gen_free(coro);
         return NULL;
@@ -37,11 +58,11 @@ aio_future *aio_create_task(aio_loop *loop, gen *coro)
         return NULL;
     }
     t->fut.refs++;                     /* ссылка цикла, пока не завершена */
-    t->next = loop->tasks;
-    if (loop->tasks != NULL)
-        loop->tasks->prev = t;
-    loop->tasks = t;
-    loop->ntasks++;
+    t->next = ts->head;
+    if (ts->head != NULL)
+        ts->head->prev = t;
+    ts->head = t;
+    ts->n++;
     return &t->fut;
 }
 static void step_scheduled(void *arg)
@@ -120,34 +141,34 @@ static void task_finish(struct aio_task *t, const gen_result *r)
                                              ? "cancelled" : r->error.msg);
     else
         aio_future_set_error(&t->fut, &r->error);
-    aio_loop *loop = t->fut.loop;
+    struct aio_tasks *ts = loop_tasks(t->fut.loop, 0);
     if (t->prev != NULL)
         t->prev->next = t->next;
     else
-        loop->tasks = t->next;
+        ts->head = t->next;
     if (t->next != NULL)
         t->next->prev = t->prev;
     t->prev = t->next = NULL;
-    loop->ntasks--;
+    ts->n--;
 }
 static void task_step(struct aio_task *t, gen_value send,
                       const gen_error *thrown)
 {
-    aio_loop *loop = t->fut.loop;
+    struct aio_tasks *ts = loop_tasks(t->fut.loop, 0);
     gen_error cancel;
     if (t->must_cancel) {              /* отмена, которую некуда было передать */
         t->must_cancel = 0;
         cancel = gen_err(AIO_ECANCELLED, "cancelled");
         thrown = &cancel;
     }
-    aio_future *outer = loop->current;
-    loop->current = &t->fut;
+    aio_future *outer = ts->current;
+    ts->current = &t->fut;
     gen_result r;
     if (thrown != NULL)
         gen_throw(t->coro, thrown, &r);
     else
         gen_send(t->coro, send, &r);
-    loop->current = outer;
+    ts->current = outer;
     if (r.status == GEN_YIELDED) {
         task_park(t, r.value);
         return;
@@ -167,20 +188,32 @@ static int task_cancel(aio_future *f, const char *msg)
 }
 aio_future *aio_current_task(aio_loop *loop)
 {
-    return loop->current;
+    struct aio_tasks *ts = loop_tasks(loop, 0);
+    return ts != NULL ? ts->current : NULL;
 }
 
 size_t aio_pending_tasks(const aio_loop *loop)
 {
-    return loop->ntasks;
+    struct aio_tasks *ts = loop_tasks(loop, 0);
+    return ts != NULL ? ts->n : 0;
 }
 
-void aio__forget_tasks(aio_loop *loop)
+void aio__cancel_tasks(aio_loop *loop, const char *msg)
 {
-    while (loop->tasks != NULL) {
-        struct aio_task *t = loop->tasks;
-        loop->tasks = t->next;
-        loop->ntasks--;
+    struct aio_tasks *ts = loop_tasks(loop, 0);
+    for (struct aio_task *t = ts ? ts->head : NULL; t != NULL; t = t->next)
+        aio_future_cancel(&t->fut, msg);
+}
+
+static void tasks_close(aio_loop *loop, void *arg)
+{
+    struct aio_tasks *ts = arg;
+    if (ts->n > 0)
+        aio_loop_shutdown(loop);       /* по-хорошему: отменить и дождаться */
+    while (ts->head != NULL) {         /* по-плохому: кто не успел */
+        struct aio_task *t = ts->head;
+        ts->head = t->next;
+        ts->n--;
         t->prev = t->next = NULL;
         if (t->waiter != NULL) {
             aio_future_remove_done_callback(t->waiter, task_wakeup, t);
@@ -193,4 +226,5 @@ void aio__forget_tasks(aio_loop *loop)
         t->fut.error = gen_err(AIO_ECANCELLED, "loop closed");
         aio_future_unref(&t->fut);     /* ссылка цикла */
     }
+    free(ts);
 }

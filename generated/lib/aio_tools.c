@@ -53,8 +53,8 @@ static void gather_destroy(aio_future *f)
     free(g->results);
 }
 
-static const struct aio_future_class gather_class = {"gather", gather_cancel,
-                                                     gather_destroy};
+static const struct aio_future_class gather_class = {
+    "gather", gather_cancel, gather_destroy, sizeof(struct gather)};
 static void gather_child_done(aio_future *child, void *arg)
 {
     struct gather *g = arg;
@@ -80,7 +80,7 @@ static void gather_child_done(aio_future *child, void *arg)
 }
 aio_future *aio_gather(aio_loop *loop, aio_future *const *futs, size_t n)
 {
-    struct gather *g = calloc(1, sizeof *g);
+    struct gather *g = aio__alloc(loop, sizeof *g);
     if (g == NULL)
         return NULL;
     aio__future_init(&g->fut, loop, &gather_class);
@@ -121,7 +121,7 @@ static void wait_for_destroy(aio_future *f)
 }
 
 static const struct aio_future_class wait_for_class = {
-    "wait_for", wait_for_cancel, wait_for_destroy};
+    "wait_for", wait_for_cancel, wait_for_destroy, sizeof(struct wait_for)};
 static void wait_for_expired(void *arg)
 {
     struct wait_for *w = arg;
@@ -151,7 +151,7 @@ static void wait_for_inner_done(aio_future *inner, void *arg)
 }
 aio_future *aio_wait_for(aio_loop *loop, aio_future *inner, double timeout)
 {
-    struct wait_for *w = calloc(1, sizeof *w);
+    struct wait_for *w = aio__alloc(loop, sizeof *w);
     if (w == NULL)
         return NULL;
     aio__future_init(&w->fut, loop, &wait_for_class);
@@ -185,9 +185,8 @@ enum { SHUTDOWN_MAX_ITERATIONS = 100000 };
 
 void aio_loop_shutdown(aio_loop *loop)
 {
-    for (struct aio_task *t = loop->tasks; t != NULL; t = t->next)
-        aio_future_cancel(&t->fut, "loop shutdown");
-    for (int i = 0; loop->ntasks > 0 && i < SHUTDOWN_MAX_ITERATIONS; i++)
+    aio__cancel_tasks(loop, "loop shutdown");
+    for (int i = 0; aio_pending_tasks(loop) > 0 && i < SHUTDOWN_MAX_ITERATIONS; i++)
         if (aio_loop_run_once(loop) < 0)
             break;
     for (int i = 0; loop->nready > 0 && i < 16; i++)

@@ -1,9 +1,8 @@
 /* Этот файл извлечён (tangle) из книги: book/11-images.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
-#include "fetch.h"
+#include "fetch_impl.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,25 +128,27 @@ static void act(fetch *fx, curl_socket_t s, int ev)
     fx->stats.running = running;
     collect_done(fx);
 }
-static int error_bits(int fd)
-{
-    struct pollfd p = {.fd = fd, .events = 0};
-    return poll(&p, 1, 0) == 1 && (p.revents & POLLERR) ? CURL_CSELECT_ERR : 0;
-}
-
-static void on_ready(struct fetch_sock *fs, int ev)
+static void on_ready(struct fetch_sock *fs, int ev, int events)
 {
     fetch *fx = fs->fx;        /* после act() fs может уже не быть */
     int fd = fs->fd;
-    ev |= error_bits(fd);
+    if (events & SELECTOR_ERROR)
+        ev |= CURL_CSELECT_ERR;
     fx->stats.in += (ev & CURL_CSELECT_IN) != 0;
     fx->stats.out += (ev & CURL_CSELECT_OUT) != 0;
     fx->stats.err += (ev & CURL_CSELECT_ERR) != 0;
     act(fx, fd, ev);
 }
 
-static void on_readable(void *arg) { on_ready(arg, CURL_CSELECT_IN); }
-static void on_writable(void *arg) { on_ready(arg, CURL_CSELECT_OUT); }
+static void on_readable(void *arg, int events)
+{
+    on_ready(arg, CURL_CSELECT_IN, events);
+}
+
+static void on_writable(void *arg, int events)
+{
+    on_ready(arg, CURL_CSELECT_OUT, events);
+}
 int fetch__on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
                      void *socketp)
 {

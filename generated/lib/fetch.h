@@ -49,15 +49,5 @@ struct fetch_stats {
 };
 
 void fetch_get_stats(const fetch *fx, struct fetch_stats *st);
-/* Колбэки, которые fetch отдаёт libcurl (CURLMOPT_SOCKETFUNCTION и
-   CURLMOPT_TIMERFUNCTION). Открыты только для тестов: программа их
-   не зовёт. */
-int fetch__on_socket(CURL *easy, curl_socket_t s, int what, void *fx,
-                     void *socketp);
-int fetch__on_timer(CURLM *multi, long timeout_ms, void *fx);
-
-/* За чем fetch следит на дескрипторе fd: CURL_POLL_IN, _OUT, _INOUT;
-   CURL_POLL_NONE -- сокет известен, но ждать нечего; -1 -- не известен. */
-int fetch__watching(const fetch *fx, int fd);
 
 #endif

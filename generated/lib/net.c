@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/c-parsing.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/05-generators.nw book/06-coroutines.nw book/07-delegation.nw book/11-images.nw book/c-parsing.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -186,6 +186,26 @@ int net_set_nonblocking(int fd)
     if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
         return -errno;
     return 0;
+}
+static const struct {
+    int code;
+    const char *text;
+} own_errors[] = {
+    {-10001, "generator is already running"},            /* GEN_ERUNNING */
+    {-10002, "generator exit"},                          /* GEN_EXIT */
+    {-10003, "value sent to a just-started generator"},  /* GEN_ESENDNEW */
+    {-10004, "generator ignored exit and yielded"},      /* GEN_EIGNORED */
+    {-10005, "error raised with code 0"},                /* GEN_ENOCODE */
+    {-10006, "GEN_YIELD_FROM of NULL"},                  /* GEN_ENOSUB */
+    {-20001, "libcurl error"},                           /* FETCH_ECURL */
+};
+
+const char *net_strerror(int code)
+{
+    for (size_t i = 0; i < sizeof own_errors / sizeof own_errors[0]; i++)
+        if (own_errors[i].code == code)
+            return own_errors[i].text;
+    return strerror(code < 0 ? -code : code);
 }
 static int set_value(const struct net_option *o, const char *text)
 {

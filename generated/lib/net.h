@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/c-parsing.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/05-generators.nw book/c-parsing.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #ifndef NET_H
 #define NET_H
@@ -50,6 +50,9 @@ int net_raise_open_files_limit(void);
  * и accept, которым нечего делать, сразу возвращают -1 с EAGAIN вместо
  * того, чтобы ждать. Возвращает 0 или -errno. */
 int net_set_nonblocking(int fd);
+/* Текст любой ошибки книги: code -- -errno или собственный код модуля
+   (GEN_E*, FETCH_ECURL). Строка статическая: не освобождать. */
+const char *net_strerror(int code);
 enum net_opt_kind {
     NET_OPT_FLAG,    /* --name: *(int *)value = 1 */
     NET_OPT_PORT,    /* --name N: *(int *)value, 1..65535; умолчание -- из PORT */

@@ -27,26 +27,32 @@ int selector_new(selector **out, const char *backend)
 {
     if (backend == NULL || *backend == '\0')
         backend = getenv("SELECTOR_BACKEND");
-    const struct selector_ops *ops = backends[0];
+    size_t first = 0, end = NBACKENDS;     /* пробовать backends[first..end) */
     if (backend != NULL && *backend != '\0') {
-        ops = NULL;
+        first = NBACKENDS;
         for (size_t i = 0; i < NBACKENDS; i++)
             if (strcmp(backends[i]->name, backend) == 0)
-                ops = backends[i];
-        if (ops == NULL)
+                first = i;
+        if (first == NBACKENDS)
             return -EINVAL;
+        end = first + 1;                   /* названный -- только он */
     }
     selector *s = calloc(1, sizeof *s);
     if (s == NULL)
         return -ENOMEM;
-    s->ops = ops;
-    int rc = ops->init(s);
-    if (rc < 0) {
-        free(s);
-        return rc;
+    int rc = 0;
+    for (size_t i = first; i < end; i++) {
+        s->ops = backends[i];
+        int r = s->ops->init(s);
+        if (r == 0) {
+            *out = s;
+            return 0;
+        }
+        if (rc == 0)
+            rc = r;                        /* ошибка лучшего из бэкендов */
     }
-    *out = s;
-    return 0;
+    free(s);
+    return rc;
 }
 
 void selector_free(selector *s)
@@ -150,6 +156,7 @@ int selector_select(selector *s, selector_event *ready, int cap,
         int ev = k ? ready[i].events & k->events : 0;
         if (ev == 0)
             continue;
+        ev |= ready[i].events & SELECTOR_ERROR;
         ready[out] = (selector_event){ready[i].fd, ev, k->data};
         out++;
     }

@@ -7,7 +7,8 @@
 
 enum {
     SELECTOR_READ = 1,  /* готов к чтению: EVENT_READ в Python */
-    SELECTOR_WRITE = 2  /* готов к записи: EVENT_WRITE */
+    SELECTOR_WRITE = 2, /* готов к записи: EVENT_WRITE */
+    SELECTOR_ERROR = 4  /* только в ответе: ошибка или обрыв (POLLERR, POLLHUP) */
 };
 typedef struct selector selector;
 
@@ -27,8 +28,9 @@ const char *selector_backend_at(size_t i);
 
 /* Новый селектор в *out. backend -- имя ("epoll", "poll", "select",
    "kqueue") или NULL: тогда берётся $SELECTOR_BACKEND, если задана,
-   иначе лучший доступный. 0, -EINVAL (нет такого бэкенда), -ENOMEM
-   или ошибка системного вызова (-EMFILE...). */
+   иначе лучший доступный (не запустился -- следующий за ним). 0,
+   -EINVAL (нет такого бэкенда), -ENOMEM или ошибка системного вызова
+   (-EMFILE...). */
 int selector_new(selector **out, const char *backend);
 
 /* Освобождает селектор. Зарегистрированные дескрипторы не закрывает. */

@@ -37,7 +37,7 @@ struct selector {
 /* Как в Python: всё, кроме чистого "можно читать", будит и писателя;
    всё, кроме чистого "можно писать", будит и читателя. Ошибка и
    обрыв (POLLERR, POLLHUP, POLLNVAL) будят обоих: пусть узнают из
-   recv или send, что случилось. */
+   recv или send, что случилось, -- и ставят SELECTOR_ERROR. */
 static inline int ready_events(int revents, int in, int out)
 {
     int ev = 0;
@@ -45,6 +45,8 @@ static inline int ready_events(int revents, int in, int out)
         ev |= SELECTOR_WRITE;
     if (revents & ~out)
         ev |= SELECTOR_READ;
+    if (revents & ~(in | out))
+        ev |= SELECTOR_ERROR;
     return ev;
 }
 

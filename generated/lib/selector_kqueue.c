@@ -94,7 +94,7 @@ static int kqueue_wait(selector *s, selector_event *ready, int cap,
         int ev = im->buf[i].filter == EVFILT_READ ? SELECTOR_READ
                                                   : SELECTOR_WRITE;
         if (im->buf[i].flags & EV_ERROR)
-            ev = SELECTOR_READ | SELECTOR_WRITE;
+            ev = SELECTOR_READ | SELECTOR_WRITE | SELECTOR_ERROR;
         int j = 0;
         while (j < out && ready[j].fd != fd)
             j++;

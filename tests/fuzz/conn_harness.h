@@ -28,8 +28,9 @@ struct conn_sink {
 
 /* On the loop (and once more at the end): everything the server has sent
  * so far; the target's buffer must be big enough for any allowed input. */
-static void conn_drain(void *arg)
+static void conn_drain(void *arg, int events)
 {
+    (void)events;
     struct conn_sink *s = arg;
     for (;;) {
         assert(s->len < s->cap);
@@ -83,7 +84,7 @@ static size_t conn_serve(gen *(*new_conn)(int fd, void *loop),
     aio_future_unref(task);
     aio_remove_reader(loop, sv[1]);
     aio_loop_free(loop); /* the coroutine closed sv[0] itself */
-    conn_drain(&sink);
+    conn_drain(&sink, 0);
     close(sv[1]);
     return sink.len;
 }
