@@ -19,6 +19,8 @@ CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L $(WARN) -g -O2
 ASAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDLIBS  := -lcurl -lm
 TESTLIBS:= -lcmocka
+# tests/test_alloc_failures.c fails the library's allocations one by one
+LDFLAGS_test_alloc_failures := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 # the compiler's messages name lines of the book (see tangle.sh --lines)
 NWCC    := book/tools/nwcc
 
@@ -148,7 +150,7 @@ $(1)/lib/libchapters.a: $(CHAP_SRCS:%.c=$(1)/obj/%.o)
 $(TESTS:%=$(1)/tests/%): $(1)/tests/%: $(1)/obj/tests/%.o $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a | $(1)/tests/malloc_count.so
 	@mkdir -p $$(@D)
 	$$(call say,LD$(3),$$@)
-	$$(Q)$$(CC) $$(CFLAGS) $(2) -o $$@ $$< $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a $$(TESTLIBS) $$(LDLIBS)
+	$$(Q)$$(CC) $$(CFLAGS) $(2) $$(LDFLAGS_$$*) -o $$@ $$< $(1)/obj/tests/support.o $(1)/lib/libchapters.a $(1)/lib/libbook.a $$(TESTLIBS) $$(LDLIBS)
 # the LD_PRELOAD malloc counter of test_alloc (plain flags: not for ASan)
 $(1)/tests/malloc_count.so: tests/preload/malloc_count.c
 	@mkdir -p $$(@D)

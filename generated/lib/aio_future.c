@@ -37,6 +37,7 @@ static void free_callbacks(aio_loop *loop, struct aio_done_cb *cb)
         struct aio_done_cb *next = cb->next;
         if (cb->keep_arg)
             aio_future_unref(cb->arg);
+        aio__handle_free(cb->h);       /* не понадобился */
         aio__free(loop, cb, sizeof *cb);
         cb = next;
     }
@@ -101,10 +102,11 @@ static void drop_done_cb(void *arg)  /* цикл закрыт: колбэк не
 
 static void schedule_one(aio_future *f, struct aio_done_cb *cb)
 {
+    aio_handle *h = cb->h;
+    cb->h = NULL;                      /* теперь он у цикла */
     cb->fut = aio_future_ref(f);
     cb->next = NULL;
-    if (aio__call_soon_drop(f->loop, run_done_cb, drop_done_cb, cb) == NULL)
-        drop_done_cb(cb);
+    aio__handle_soon(h, run_done_cb, drop_done_cb, cb);
 }
 static void schedule_callbacks(aio_future *f)
 {
@@ -158,6 +160,11 @@ static int add_cb(aio_future *f, aio_done_callback *fn, void *arg, int keep)
     struct aio_done_cb *cb = aio__alloc(f->loop, sizeof *cb);
     if (cb == NULL)
         return -ENOMEM;
+    cb->h = aio__handle_new(f->loop);
+    if (cb->h == NULL) {
+        aio__free(f->loop, cb, sizeof *cb);
+        return -ENOMEM;
+    }
     cb->fn = fn;
     cb->arg = arg;
     cb->keep_arg = keep;

@@ -38,6 +38,7 @@ struct aio_done_cb {
     aio_done_callback *fn;
     void *arg;
     aio_future *fut;       /* пока колбэк в очереди: ссылка на Future */
+    aio_handle *h;         /* хэндл очереди, взятый при подписке */
     int keep_arg;          /* arg -- Future, на который взята ссылка */
     struct aio_done_cb *next;
 };
@@ -106,9 +107,19 @@ struct aio_loop {
     aio_handle sig[AIO_NSIG];        /* fn и arg обработчиков */
     struct aio_pool pools[AIO_NPOOLS]; /* свободные блоки (глава 10) */
 };
-/* Хэндл для очереди готовых с колбэком drop на случай закрытия цикла. */
-aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
-                                aio_callback *drop, void *arg);
+/* Хэндл для колбэка, который нельзя потерять: его берут, пока о
+   нехватке памяти ещё можно сказать (NULL -- нет памяти), и ставят в
+   очередь потом, когда сказать уже некому. */
+aio_handle *aio__handle_new(aio_loop *loop);
+
+/* Поставить в очередь готовых хэндл от aio__handle_new; не может не
+   удаться. drop(arg) -- вместо fn(arg), если цикл закроют раньше
+   (если он уже закрывается -- сразу). */
+void aio__handle_soon(aio_handle *h, aio_callback *fn, aio_callback *drop,
+                      void *arg);
+
+/* Вернуть хэндл от aio__handle_new, который не ставили в очередь. */
+void aio__handle_free(aio_handle *h);
 
 /* Колбэк закрытия: aio_loop_free позовёт fn(loop, arg) до того, как
    выбросить очередь и таймеры. 0, -ESHUTDOWN (цикл уже закрывается)

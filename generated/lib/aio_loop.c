@@ -181,20 +181,39 @@ static void free_handle(aio_handle *h)
         aio__free(h->loop, h, sizeof *h);
 }
 
-aio_handle *aio__call_soon_drop(aio_loop *loop, aio_callback *fn,
-                                aio_callback *drop, void *arg)
+aio_handle *aio__handle_new(aio_loop *loop)
 {
-    aio_handle *h = new_handle(loop, fn, arg);
-    if (h != NULL) {
-        h->drop = drop;
-        ready_push(loop, h);
-    }
+    aio_handle *h = aio__alloc(loop, sizeof *h);
+    if (h != NULL)
+        h->loop = loop;
     return h;
+}
+
+void aio__handle_soon(aio_handle *h, aio_callback *fn, aio_callback *drop,
+                      void *arg)
+{
+    if (h->loop->closed) {             /* итераций больше не будет */
+        free_handle(h);
+        drop(arg);
+        return;
+    }
+    h->fn = fn;
+    h->drop = drop;
+    h->arg = arg;
+    ready_push(h->loop, h);
+}
+
+void aio__handle_free(aio_handle *h)
+{
+    free_handle(h);
 }
 
 aio_handle *aio_call_soon(aio_loop *loop, aio_callback *fn, void *arg)
 {
-    return aio__call_soon_drop(loop, fn, NULL, arg);
+    aio_handle *h = new_handle(loop, fn, arg);
+    if (h != NULL)
+        ready_push(loop, h);
+    return h;
 }
 aio_handle *aio_call_at(aio_loop *loop, double when, aio_callback *fn,
                         void *arg)
