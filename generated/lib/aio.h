@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include "gen.h"
+#include "trace.h"   /* трасса цикла и ключ --trace (приложение А) */
 
 typedef struct aio_loop aio_loop;
 

@@ -82,6 +82,14 @@ void gen__catch(gen *g, gen_error *into)
     g->err.code = 0;
 }
 static gen_status close_into(gen *g, gen_result *r);
+#undef gen_new
+gen *gen__named(gen *g, const char *name)
+{
+    if (g != NULL)
+        g->name = name;
+    return g;
+}
+
 gen *gen_new(gen_body *body, const void *init, size_t size)
 {
     gen *g = calloc(1, sizeof *g + size);
