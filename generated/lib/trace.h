@@ -8,11 +8,15 @@
    открыта, trace_enabled == 0, и макрос TRACE стоит одного сравнения. */
 extern int trace_enabled;
 
+#ifdef TRACE_NONE   /* только для замера цены: трассы нет совсем */
+#define TRACE(call) do { } while (0)
+#else
 #define TRACE(call)                                                      \
     do {                                                                 \
         if (trace_enabled)                                               \
             trace_##call;                                                \
     } while (0)
+#endif
 
 /* Начать трассу в файле path. 0 или -errno; -EBUSY, если уже открыта. */
 int trace_open(const char *path);
