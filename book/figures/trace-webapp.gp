@@ -19,6 +19,6 @@ plot data index 0 using ($2*1000):1:($2*1000):($3*1000):($1-0.25):($1+0.25) \
        with boxxyerror lc rgb "#4f81bd", \
      data index 0 using (strcol(5) eq "route" ? $2*1000 : 1/0):1:($2*1000):($3*1000):($1-0.3):($1+0.3) \
        with boxxyerror lc rgb "#c0504d", \
-     data index 0 using (strcol(5) eq "route" ? $2*1000 : 1/0):($1+0.55):("route") with labels font ",9", \
+     data index 0 using (strcol(5) eq "route" ? $2*1000 : 1/0):($1+0.55):("route") with labels, \
      data index 1 using (strstrt("accept recv sendall", strcol(4)) > 0 ? $2*1000 : 1/0):1 with points pt 7 ps 0.8 lc rgb "black", \
-     data index 1 using (strstrt("accept recv sendall", strcol(4)) > 0 ? $2*1000 : 1/0):($1-0.5):4 with labels font ",9"
+     data index 1 using (strstrt("accept recv sendall", strcol(4)) > 0 ? $2*1000 : 1/0):($1-0.5):4 with labels

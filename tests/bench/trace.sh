@@ -45,6 +45,7 @@ instr[on]=$(per_step build/bench/trace-cost-with "$tmp/t.json")
 taskset -c 1 build/bench/trace-cost-with "$tmp/t.json" 100000 >/dev/null
 bytes=$(($(stat -c %s "$tmp/t.json") / 100000))
 {
+  machine_notes | sed -n 1,2p
   echo "# Наносекунд на шаг задачи через цикл, медиана $(wc -l <"$raw" | awk -v k=3 '{print $1/k}') прогонов по $n шагов; разброс -- (max-min)/медиана"
   echo "# Трасса в файле: $bytes байтов на шаг"
   printf 'trace\tns_per_step\tspread\tinstr_per_step\n'

@@ -7,11 +7,12 @@
 #   dl-sync, dl-async  eight downloads from the image server of chapter 11
 #               (latency 100 ms, no jitter), one after another and all at once.
 # Every trace is checked by tests/trace_check.py before it is kept.
-# Usage: tests/bench/traces.sh [BIN]   (BIN: build/bin by default)
+# Programs are found by name in $BOOK_BIN (tests/progs.bash); ports are free
+# ones on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=${1:-build/bin}
-out=book/data
+. tests/bench/common.bash
+out=$DATA
 tmp=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
@@ -24,26 +25,28 @@ keep() {   # keep NAME: check the trace recorded in $tmp/NAME.json, then move it
 }
 # wait until the server's log has its banner (not by connecting: that would
 # be one more client in the trace)
-wait_banner() { for _ in $(seq 100); do grep -q Listening "$1" && return 0; sleep 0.05; done; return 1; }
+wait_banner() { for _ in $(seq 100); do grep -qs Listening "$1" && return 0; sleep 0.05; done; return 1; }
 
-"$bin/05-generators-roundrobin" --trace "$tmp/roundrobin.json" >/dev/null
+"$(prog generators-roundrobin)" --trace "$tmp/roundrobin.json" >/dev/null
 keep roundrobin
-"$bin/09-tasks-nums" --seconds 1 --trace "$tmp/nums.json" >/dev/null
+"$(prog tasks-nums)" --seconds 1 --trace "$tmp/nums.json" >/dev/null
 keep nums
 
-"$bin/10-sockets-webapp" --port 5931 --trace "$tmp/webapp.json" >"$tmp/web.log" &
+web_port=$(free_port)
+"$(prog sockets-webapp)" --port "$web_port" --trace "$tmp/webapp.json" >"$tmp/web.log" &
 pids+=($!)
 wait_banner "$tmp/web.log"
-curl -s -o /dev/null -H 'Connection: close' http://127.0.0.1:5931/
+curl -s -o /dev/null -H 'Connection: close' "http://127.0.0.1:$web_port/"
 sleep 0.2
 kill -TERM "${pids[0]}"; wait "${pids[0]}"; pids=()
 keep webapp
 
-"$bin/11-images-imageserver" --port 5932 --latency 100 --jitter 0 >"$tmp/img.log" 2>&1 &
+img_port=$(free_port)
+"$(prog images-imageserver)" --port "$img_port" --latency 100 --jitter 0 >"$tmp/img.log" 2>&1 &
 pids+=($!)
 wait_banner "$tmp/img.log"
 for mode in sync async; do
-    "$bin/11-images-download" --count 8 --url http://127.0.0.1:5932/320/240 --dir "$tmp/img-$mode" \
+    "$(prog images-download)" --count 8 --url "http://127.0.0.1:$img_port/320/240" --dir "$tmp/img-$mode" \
         --mode "$mode" --quiet --trace "$tmp/dl-$mode.json" >/dev/null
     keep "dl-$mode"
 done
