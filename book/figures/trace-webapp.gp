@@ -6,7 +6,7 @@ set encoding utf8
 set termoption noenhanced
 set title "Один запрос к веб-приложению (трасса прогона)"
 set xlabel "микросекунды от accept"
-set yrange [5.8:-0.8]
+set yrange [4.7:-0.8]
 set ytics ("fd 7: чтение" 0, "цикл" 1, "conn_body" 2, "fd 8: чтение" 3, "fd 8: запись" 4)
 set xrange [-20:820]
 set grid xtics
@@ -19,6 +19,6 @@ plot data index 0 using ($2*1000):1:($2*1000):($3*1000):($1-0.25):($1+0.25) \
        with boxxyerror lc rgb "#4f81bd", \
      data index 0 using (strcol(5) eq "route" ? $2*1000 : 1/0):1:($2*1000):($3*1000):($1-0.3):($1+0.3) \
        with boxxyerror lc rgb "#c0504d", \
-     data index 0 using (strcol(5) eq "route" ? $2*1000 : 1/0):($1+0.55):("route") with labels, \
+     data index 0 using (strcol(5) eq "route" ? $2*1000 : 1/0):($1+0.62):("route") with labels, \
      data index 1 using (strstrt("accept recv sendall", strcol(4)) > 0 ? $2*1000 : 1/0):1 with points pt 7 ps 0.8 lc rgb "black", \
      data index 1 using (strstrt("accept recv sendall", strcol(4)) > 0 ? $2*1000 : 1/0):($1-0.5):4 with labels
