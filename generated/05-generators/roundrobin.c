@@ -2,6 +2,7 @@
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "gen.h"
 #include "net.h"
+#include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +68,8 @@ static gen *queue_pop(struct queue *q)
 int main(int argc, char **argv)
 {
     int status;
-    const struct net_option no_options[] = {{0}};
-    if (net_parse_args(argc, argv, "", no_options, 0, &status) < 0)
+    const struct net_option opts[] = {TRACE_OPTION, {0}};
+    if (net_parse_args(argc, argv, "", opts, 0, &status) < 0)
         return status;   /* --help или опечатка: командная строка главы 1 */
     struct queue tasks = {0};
     gen *a = letters("hello");
@@ -79,18 +80,23 @@ int main(int argc, char **argv)
         gen_free(b);
         return 1;
     }
+    TRACE(new_lane(&a->lane, a->name));
+    TRACE(new_lane(&b->lane, b->name));
     queue_push(&tasks, a);
     queue_push(&tasks, b);
     while (tasks.len > 0) {
         gen *task = queue_pop(&tasks);
         gen_result r;
+        TRACE(begin(task->lane, task->name));
         if (gen_next(task, &r) == GEN_YIELDED) {
+            TRACE(end(task->lane));
             if (r.value.kind == GEN_STR)
                 printf("%s\n", r.value.s);
             else
                 printf("%lld\n", r.value.i);
             queue_push(&tasks, task);
         } else {
+            TRACE(end(task->lane));
             gen_free(task);
         }
     }

@@ -3,6 +3,7 @@
 #include "gen.h"
 #include "net.h"
 #include "selector.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <math.h>
@@ -73,7 +74,9 @@ static int timeout_ms(aio_loop *loop)
 static void run_once(aio_loop *loop)
 {
     selector_event ev[1];
+    TRACE(begin(TRACE_LOOP, "select"));
     selector_select(loop->sel, ev, 1, timeout_ms(loop));
+    TRACE(end(TRACE_LOOP));
     double now = aio_time(loop);
     for (size_t i = 0; i < loop->ntimers;) {    /* наступившие -- в очередь */
         struct call *t = &loop->timers[i];
@@ -123,12 +126,15 @@ static void task_step(void *arg)
         free(t->awaiting);
         t->awaiting = NULL;
     }
+    TRACE(begin(t->coro->lane, t->coro->name));
     gen_result r;
     if (gen_send(t->coro, send, &r) != GEN_YIELDED) {
+        TRACE(end(t->coro->lane));
         gen_free(t->coro);
         future_set_result(&t->fut, r.status == GEN_RETURNED ? r.value : gen_none());
         return;                           /* упала ли корутина, игрушка не смотрит */
     }
+    TRACE(end(t->coro->lane));
     aio_future *f = r.value.kind == GEN_PTR ? r.value.p : NULL;
     if (f == NULL) {                      /* голый yield: уступить очередь */
         aio_call_soon(t->fut.loop, task_step, t);
@@ -145,6 +151,7 @@ static aio_future *aio_create_task(aio_loop *loop, gen *coro)
     aio_task *t = toy_need(calloc(1, sizeof *t), "out of memory");
     t->fut.loop = loop;
     t->coro = toy_need(coro, "out of memory");
+    TRACE(new_lane(&coro->lane, coro->name));
     aio_call_soon(loop, task_step, t);
     return &t->fut;
 }
@@ -382,6 +389,7 @@ static gen *new_main(aio_loop *loop, int argc, char **argv, int *status)
         {.name = "scenario", .kind = NET_OPT_CALL, .value = &chosen, .arg = "NAME",
          .help = "run a scenario instead: ties, spin, late, hang or read",
          .call = pick_scenario},
+        TRACE_OPTION,
         {0},
     };
     if (net_parse_args(argc, argv, "[--seconds N | --scenario NAME]", opts, 0,

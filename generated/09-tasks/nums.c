@@ -225,6 +225,7 @@ static gen *new_main(aio_loop *loop, int argc, char **argv, int *status)
         {.name = "scenario", .kind = NET_OPT_CALL, .value = &chosen, .arg = "NAME",
          .help = "run a scenario instead: ties, spin, late, hang or read",
          .call = pick_scenario},
+        TRACE_OPTION,
         {0},
     };
     if (net_parse_args(argc, argv, "[--seconds N | --scenario NAME]", opts, 0,

@@ -71,6 +71,7 @@ int main(int argc, char **argv)
     const struct net_option opts[] = {
         {.name = "port", .kind = NET_OPT_PORT, .value = &port, .arg = "N",
          .help = "port to listen on (default 5001)"},
+        TRACE_OPTION,
         {0},
     };
     if (net_parse_args(argc, argv, "[--port N]", opts, 0, &status) < 0)

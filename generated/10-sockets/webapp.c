@@ -85,7 +85,9 @@ static int conn_body(gen *g)
                 GEN_RETURN(g, gen_none());
             f->len = (size_t)f->r.i;
         }
+        TRACE(begin(g->lane, "route"));
         f->out_len = prepare_reply(f);
+        TRACE(end(g->lane));
         if (f->out_len < 0)
             GEN_RAISE(g, -ENOSPC, "reply does not fit in %d bytes", OUT_MAX);
         AIO_AWAIT_NEW_CATCH(g, f->r, f->err, by_deadline(f->loop, aio_sock_sendall(f->loop, f->fd, f->out, (size_t)f->out_len), aio_time(f->loop) + send_timeout));
@@ -133,6 +135,7 @@ int main(int argc, char **argv)
          .arg = "S", .help = "seconds a client may take over a request (default 5)"},
         {.name = "send-timeout", .kind = NET_OPT_SECONDS, .value = &send_timeout,
          .arg = "S", .help = "seconds a client may take to read a reply (default 10)"},
+        TRACE_OPTION,
         {0},
     };
     if (net_parse_args(argc, argv, "[--port N] [--idle-timeout S] [--send-timeout S]",

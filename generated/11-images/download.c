@@ -114,6 +114,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *status)
          .help = "replace files that already exist (default: refuse)"},
         {.name = "quiet", .kind = NET_OPT_FLAG, .value = &quiet,
          .help = "no progress; failures and the summary still show"},
+        TRACE_OPTION,
         {0},
     };
     if (net_parse_args(argc, argv, "[options]", opts, 0, status) < 0)
@@ -134,8 +135,12 @@ static size_t run_sync(const struct job_config *cfg, size_t count)
     for (size_t i = 0; i < count && !net_stop_requested(); i++) {
         struct job j;
         CURLcode code = CURLE_FAILED_INIT;
+        int lane = 0;                                /* дорожка трассы */
+        TRACE(new_lane(&lane, "transfer"));
+        TRACE(begin(lane, "transfer"));
         if (job_start(&j, &run, i) == 0)
             code = curl_easy_perform(j.easy);        /* поток ждёт здесь */
+        TRACE(end(lane));
         job_finish(&j, code, j.errbuf);
         job_cleanup(&j);
     }

@@ -492,6 +492,7 @@ int main(int argc, char **argv)
          .help = "seconds a client may take over a request (default 5)"},
         {.name = "send-timeout", .kind = NET_OPT_SECONDS, .value = &cfg.send, .arg = "S",
          .help = "seconds a client may take to read a reply (default 30)"},
+        TRACE_OPTION,
         {0},
     };
     if (net_parse_args(argc, argv, "[--port N] [--latency MS] [--jitter MS] "

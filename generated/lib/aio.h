@@ -9,6 +9,7 @@
 
 #include "gen.h"
 #include "selector.h"
+#include "trace.h"   /* трасса цикла и ключ --trace (приложение А) */
 
 typedef struct aio_loop aio_loop;
 

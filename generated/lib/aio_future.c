@@ -110,6 +110,7 @@ static void schedule_one(aio_future *f, struct aio_done_cb *cb)
 }
 static void schedule_callbacks(aio_future *f)
 {
+    TRACE(instant(TRACE_LOOP, f->cls->name, f->state == AIO_CANCELLED ? "cancelled" : "done"));
     aio_handle_cancel(f->timer);       /* таймер больше не нужен */
     f->timer = NULL;
     struct aio_done_cb *cb = f->callbacks;

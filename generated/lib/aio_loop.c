@@ -223,6 +223,7 @@ aio_handle *aio_call_at(aio_loop *loop, double when, aio_callback *fn,
         return NULL;
     h->when = when;
     h->seq = loop->seq++;
+    TRACE(instant(TRACE_LOOP, "timer armed", NULL));
     if (heap_push(loop, h) < 0) {
         free_handle(h);
         return NULL;
@@ -297,6 +298,7 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_io_callback *fn,
         return rc;
     }
     *slot = h;
+    TRACE(fd_begin(fd, writer));
     return 0;
 }
 int aio__io_busy(aio_loop *loop, int fd, int writer)
@@ -315,6 +317,7 @@ static int remove_io(aio_loop *loop, int fd, int writer)
     if (h == NULL)
         return 0;
     *slot = NULL;
+    TRACE(fd_end(fd, writer));
     int left = io_events(io);
     if (left)
         selector_modify(loop->sel, fd, left, NULL);
@@ -408,8 +411,10 @@ static void run_handle(aio_handle *h)
 static int run_once(aio_loop *loop)
 {
     drop_cancelled_timers(loop);
+    TRACE(begin(TRACE_LOOP, "select"));
     int n = selector_select(loop->sel, loop->events, AIO_MAX_EVENTS,
                             select_timeout_ms(loop));
+    TRACE(end(TRACE_LOOP));
     if (n < 0 && n != -EINTR)
         return n;
     for (int i = 0; i < n; i++) {
@@ -431,6 +436,7 @@ static int run_once(aio_loop *loop)
     double now = aio_time(loop);
     while (loop->nheap > 0 && loop->heap[0]->when <= now) {
         aio_handle *h = heap_pop(loop);
+        TRACE(instant(TRACE_LOOP, "timer fired", h->cancelled ? "cancelled" : NULL));
         if (h->cancelled)
             free_handle(h);
         else

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 enum sock_kind { SOCK_ACCEPT, SOCK_RECV, SOCK_SENDALL, SOCK_CONNECT };
+static const char *const sock_kind_name[] = {"accept", "recv", "sendall", "connect"};
 
 struct sock_op {
     aio_future fut;
@@ -148,6 +149,7 @@ static aio_future *start_op(aio_loop *loop, enum sock_kind kind, int fd,
     op->fd = fd;
     op->buf = buf;
     op->len = len;
+    TRACE(fd_event(fd, is_writer(op), sock_kind_name[kind]));
     if (aio__io_busy(loop, fd, is_writer(op))) {
         finish_error(op, EBUSY, "another operation waits on this socket");
         return &op->fut;
@@ -221,6 +223,7 @@ static void server_accept(void *arg, int events)
 {
     (void)events;
     aio_server *srv = arg;
+    TRACE(fd_event(srv->fd, 0, "accept"));
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         int fd = accept(srv->fd, NULL, NULL);
         if (fd < 0) {

@@ -53,6 +53,7 @@ aio_future *aio_create_task(aio_loop *loop, gen *coro)
     }
     aio__future_init(&t->fut, loop, &task_class);
     t->coro = coro;
+    TRACE(new_lane(&coro->lane, coro->name));
     if (aio_call_soon(loop, step_scheduled, t) == NULL) {
         aio_future_unref(&t->fut);
         return NULL;
@@ -163,11 +164,13 @@ static void task_step(struct aio_task *t, gen_value send,
     }
     aio_future *outer = ts->current;
     ts->current = &t->fut;
+    TRACE(begin(t->coro->lane, t->coro->name));
     gen_result r;
     if (thrown != NULL)
         gen_throw(t->coro, thrown, &r);
     else
         gen_send(t->coro, send, &r);
+    TRACE(end(t->coro->lane));
     ts->current = outer;
     if (r.status == GEN_YIELDED) {
         task_park(t, r.value);

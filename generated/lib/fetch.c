@@ -18,6 +18,7 @@ struct fetch_xfer {
     aio_future *fut;            /* своя ссылка */
     struct fetch_xfer *prev, *next;
     char errbuf[CURL_ERROR_SIZE];
+    int lane;                   /* дорожка трассы (приложение А) */
 };
 
 struct fetch {
@@ -81,6 +82,7 @@ static gen_error xfer_error(CURLcode code, const char *errbuf)
 }
 static void xfer_forget(fetch *fx, struct fetch_xfer *x)
 {
+    TRACE(end(x->lane));
     curl_multi_remove_handle(fx->multi, x->easy);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, NULL);
     curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, NULL); /* x сейчас исчезнет */
@@ -253,6 +255,8 @@ aio_future *fetch_perform(fetch *fx, CURL *easy)
     if (x->next != NULL)
         x->next->prev = x;
     fx->xfers = x;
+    TRACE(new_lane(&x->lane, "transfer"));
+    TRACE(begin(x->lane, "transfer"));
     return aio_future_ref(fut);
 }
 int fetch_remove(fetch *fx, CURL *easy)

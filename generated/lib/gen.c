@@ -82,6 +82,14 @@ static gen_status fail(gen_result *r, const gen_error *e)
 }
 static gen_status close_into(gen *g, gen_result *r);
 static _Thread_local int chain_depth; /* сколько звеньев пересылают сейчас */
+#undef gen_new
+gen *gen__named(gen *g, const char *name)
+{
+    if (g != NULL)
+        g->name = name;
+    return g;
+}
+
 gen *gen_new(gen_body *body, const void *init, size_t size)
 {
     gen *g = calloc(1, sizeof *g + size);

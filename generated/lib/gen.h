@@ -73,11 +73,17 @@ struct gen {
     gen_value ret; /* что вернёт тело (GEN_RETURN); изначально «ничего» */
     gen_error err; /* ошибка в полёте: брошенная внутрь или поднятая телом */
     gen *sub; /* подгенератор, которому тело делегирует (GEN_YIELD_FROM) */
+    const char *name; /* имя тела для трассы (приложение А): "letters_body" */
+    int lane;         /* дорожка трассы; 0 -- ещё не выдана */
     max_align_t locals[]; /* кадр: локальные переменные тела */
 };
 /* Новый генератор с телом body и кадром size байт, скопированным из init
    (или нулевым, если init == NULL). Тело не запускается. NULL, если нет памяти. */
 gen *gen_new(gen_body *body, const void *init, size_t size);
+/* Тот же gen_new, но запоминает имя тела: gen_new(letters_body, ...)
+   даёт генератор с name == "letters_body". */
+#define gen_new(body, ...) gen__named(gen_new(body, __VA_ARGS__), #body)
+gen *gen__named(gen *g, const char *name);
 
 /* Освобождает генератор. Приостановленный сначала закрывается (gen_close,
    глава 6): его GEN_FINALLY успевает освободить то, что держит кадр.
