@@ -311,12 +311,12 @@ PKG_FUZZ := clang libclang-rt-14-dev
 build/asan/fuzz/%.o: tests/fuzz/%.c | $(INCS)
 	@mkdir -p $(@D)
 	$(call say,CC:asan,tests/fuzz/$*.c)
-	$(Q)$(NWCC) $(CC) $(CFLAGS) $(ASAN) -I$(SRC)/lib -I$(SRC)/chapters -MMD -MP -c $< -o $@
+	$(Q)$(NWCC) $(CC) $(CFLAGS) $(ASAN) -I$(SRC)/lib -I$(SRC)/chapters -I$(SRC) -MMD -MP -c $< -o $@
 build/asan/fuzz/replay_%: build/asan/fuzz/fuzz_%.o build/asan/fuzz/replay.o build/asan/lib/libchapters.a build/asan/lib/libbook.a
 	$(call say,LD:asan,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN) -o $@ $^ $(LDLIBS)
 
-FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC)/lib -I$(SRC)/chapters
+FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=fuzzer,address,undefined -I$(SRC)/lib -I$(SRC)/chapters -I$(SRC)
 build/fuzz/obj/%.o: $(SRC)/%.c | $(INCS) build/.deps-fuzz
 	@mkdir -p $(@D)
 	$(call say,CC:fuzz,$*.c)

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/11-images.nw.
+/* Этот файл извлечён (tangle) из книги: book/11-images.nw book/12-fetch.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 #include "fetch.h"

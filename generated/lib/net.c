@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/05-generators.nw book/06-coroutines.nw book/07-delegation.nw book/11-images.nw book/c-parsing.nw.
+/* Этот файл извлечён (tangle) из книги: book/01-web-app.nw book/03-select.nw book/05-generators.nw book/06-coroutines.nw book/07-delegation.nw book/12-fetch.nw book/c-parsing.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Этот файл извлечён (tangle) из книги: book/10-sockets.nw book/11-images.nw.
+/* Этот файл извлечён (tangle) из книги: book/10-sockets.nw book/d-imageserver.nw.
 Не редактируйте его: правьте главу и запустите ./tangle.sh. */
 #include "aio.h"
 #include "http.h"
