@@ -224,24 +224,33 @@ void aio_handle_cancel(aio_handle *h)
     if (h->where == AIO_IN_HEAP)
         h->loop->ncancelled++;
 }
-static struct aio_io *io_slot(aio_loop *loop, int fd, int grow)
+static struct aio_io *io_of(aio_loop *loop, int fd)
 {
-    if (fd < 0)
-        return NULL;
-    if (fd >= loop->nio) {
-        if (!grow)
-            return NULL;
-        int n = loop->nio ? loop->nio : 64;
-        while (n <= fd)
-            n *= 2;
-        struct aio_io *io = realloc(loop->io, (size_t)n * sizeof *io);
-        if (io == NULL)
-            return NULL;
-        memset(io + loop->nio, 0, (size_t)(n - loop->nio) * sizeof *io);
-        loop->io = io;
-        loop->nio = n;
+    const selector_key *k = fd >= 0 ? selector_get_key(loop->sel, fd) : NULL;
+    return k != NULL ? k->data : NULL;
+}
+
+static struct aio_io *io_new(aio_loop *loop)
+{
+    struct aio_io *io = aio__alloc(loop, sizeof *io);
+    if (io != NULL) {
+        io->next = loop->ios;
+        if (loop->ios != NULL)
+            loop->ios->prev = io;
+        loop->ios = io;
     }
-    return &loop->io[fd];
+    return io;
+}
+
+static void io_free(aio_loop *loop, struct aio_io *io)
+{
+    if (io->prev != NULL)
+        io->prev->next = io->next;
+    else
+        loop->ios = io->next;
+    if (io->next != NULL)
+        io->next->prev = io->prev;
+    aio__free(loop, io, sizeof *io);
 }
 
 static int io_events(const struct aio_io *io)
@@ -255,40 +264,42 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_io_callback *fn,
         return -ESHUTDOWN;
     if (fd < 0)
         return -EBADF;
-    struct aio_io *io = io_slot(loop, fd, 1);
-    if (io == NULL)
-        return -ENOMEM;
-    aio_handle **slot = writer ? &io->writer : &io->reader;
-    if (*slot != NULL) {           /* замена колбэка */
+    struct aio_io *io = io_of(loop, fd);
+    aio_handle **slot = io == NULL ? NULL : writer ? &io->writer : &io->reader;
+    if (slot != NULL && *slot != NULL) {   /* замена колбэка */
         (*slot)->io_fn = fn;
         (*slot)->arg = arg;
         return 0;
     }
-    aio_handle *h = new_handle(loop, NULL, arg);
-    if (h == NULL)
+    int fresh = io == NULL;
+    if (fresh && (io = io_new(loop)) == NULL)
         return -ENOMEM;
-    h->io = 1;
-    h->io_fn = fn;
-    int old = io_events(io);
+    aio_handle *h = new_handle(loop, NULL, arg);
+    int old = io_events(io), rc = -ENOMEM;
     int want = old | (writer ? SELECTOR_WRITE : SELECTOR_READ);
-    int rc = old ? selector_modify(loop->sel, fd, want, NULL)
-                 : selector_register(loop->sel, fd, want, NULL);
+    if (h != NULL)
+        rc = fresh ? selector_register(loop->sel, fd, want, io)
+                   : selector_modify(loop->sel, fd, want, io);
     if (rc < 0) {
         free_handle(h);
+        if (fresh)
+            io_free(loop, io);
         return rc;
     }
-    *slot = h;
+    h->io = 1;
+    h->io_fn = fn;
+    *(writer ? &io->writer : &io->reader) = h;
     return 0;
 }
 int aio__io_busy(aio_loop *loop, int fd, int writer)
 {
-    struct aio_io *io = io_slot(loop, fd, 0);
+    struct aio_io *io = io_of(loop, fd);
     return io != NULL && (writer ? io->writer : io->reader) != NULL;
 }
 
 static int remove_io(aio_loop *loop, int fd, int writer)
 {
-    struct aio_io *io = io_slot(loop, fd, 0);
+    struct aio_io *io = io_of(loop, fd);
     if (io == NULL)
         return 0;
     aio_handle **slot = writer ? &io->writer : &io->reader;
@@ -297,10 +308,12 @@ static int remove_io(aio_loop *loop, int fd, int writer)
         return 0;
     *slot = NULL;
     int left = io_events(io);
-    if (left)
-        selector_modify(loop->sel, fd, left, NULL);
-    else
+    if (left) {
+        selector_modify(loop->sel, fd, left, io);
+    } else {
         selector_unregister(loop->sel, fd);
+        io_free(loop, io);
+    }
     if (h->where == AIO_IN_READY) {   /* уже в очереди: пусть её и освободит */
         h->io = 0;
         h->cancelled = 1;
@@ -394,10 +407,8 @@ static int run_once(aio_loop *loop)
     if (n < 0 && n != -EINTR)
         return n;
     for (int i = 0; i < n; i++) {
-        struct aio_io *io = io_slot(loop, loop->events[i].fd, 0);
+        struct aio_io *io = loop->events[i].data;   /* запись из ключа */
         int ev = loop->events[i].events;
-        if (io == NULL)
-            continue;
         if ((ev & SELECTOR_READ) && io->reader != NULL) {
             io->reader->events = (unsigned char)ev;
             if (io->reader->where != AIO_IN_READY)
@@ -596,11 +607,12 @@ void aio_loop_free(aio_loop *loop)
     for (size_t i = 0; i < loop->nheap; i++)
         discard_handle(loop->heap[i]);
     free(loop->heap);
-    for (int fd = 0; fd < loop->nio; fd++) {
-        free_handle(loop->io[fd].reader);
-        free_handle(loop->io[fd].writer);
+    while (loop->ios != NULL) {
+        struct aio_io *io = loop->ios;
+        free_handle(io->reader);
+        free_handle(io->writer);
+        io_free(loop, io);
     }
-    free(loop->io);
     selector_free(loop->sel);
     free(loop->events);
     drain_pools(loop);
