@@ -59,16 +59,15 @@ struct aio_task {
     gen *coro;                  /* корутина, которую ведёт задача */
     aio_future *waiter;         /* чего ждёт (своя ссылка) или NULL */
     int must_cancel;            /* отмену просили, когда ждать было нечего */
-    int throw_next;             /* следующий шаг бросит next_error */
-    gen_error next_error;
+    int throw_next;             /* следующий шаг бросит fut.error */
     struct aio_task *prev, *next;   /* список незавершённых задач цикла */
 };
-enum { AIO_NPOOLS = 8, AIO_POOL_MAX = 4096 };
+enum { AIO_NPOOLS = 8, AIO_SLAB = 32 };
 
 struct aio_pool {
     size_t size;            /* размер блоков; 0 -- место свободно */
     void *head;             /* первый свободный блок, в нём -- следующий */
-    size_t n;               /* сколько блоков в списке */
+    void *chunks;           /* куски по AIO_SLAB блоков, для закрытия */
 };
 
 /* Блок size байтов, заполненный нулями: из списка свободных блоков

@@ -37,15 +37,37 @@ static struct aio_pool *pool_for(aio_loop *loop, size_t size)
     return NULL;                       /* все места заняты другими */
 }
 
+static void push_block(struct aio_pool *p, void *block)
+{
+    *(void **)block = p->head;
+    p->head = block;
+    ASAN_POISON_MEMORY_REGION(block, p->size);
+}
+
+static int refill(struct aio_pool *p)
+{
+    size_t align = sizeof(max_align_t);
+    size_t stride = (p->size + align - 1) / align * align;
+    char *chunk = malloc(align + AIO_SLAB * stride);
+    if (chunk == NULL)
+        return -ENOMEM;
+    *(void **)chunk = p->chunks;
+    p->chunks = chunk;
+    for (int i = AIO_SLAB; i-- > 0;)   /* первый блок куска -- первым */
+        push_block(p, chunk + align + (size_t)i * stride);
+    return 0;
+}
+
 void *aio__alloc(aio_loop *loop, size_t size)
 {
     struct aio_pool *p = pool_for(loop, size);
-    if (p == NULL || p->head == NULL)
+    if (p == NULL)
         return calloc(1, size);
+    if (p->head == NULL && refill(p) < 0)
+        return NULL;
     void *block = p->head;
     ASAN_UNPOISON_MEMORY_REGION(block, size);
     p->head = *(void **)block;
-    p->n--;
     return memset(block, 0, size);
 }
 
@@ -53,28 +75,23 @@ void aio__free(aio_loop *loop, void *block, size_t size)
 {
     if (block == NULL)
         return;
-    struct aio_pool *p = loop->closed ? NULL : pool_for(loop, size);
-    if (p == NULL || p->n >= AIO_POOL_MAX) {
-        free(block);
-        return;
-    }
-    *(void **)block = p->head;
-    p->head = block;
-    p->n++;
-    ASAN_POISON_MEMORY_REGION(block, size);
+    struct aio_pool *p = pool_for(loop, size);
+    if (p == NULL)
+        free(block);                   /* был от calloc: мест не хватило */
+    else
+        push_block(p, block);
 }
 
 static void drain_pools(aio_loop *loop)
 {
     for (int i = 0; i < AIO_NPOOLS; i++) {
         struct aio_pool *p = &loop->pools[i];
-        while (p->head != NULL) {
-            void *block = p->head;
-            ASAN_UNPOISON_MEMORY_REGION(block, p->size);
-            p->head = *(void **)block;
-            free(block);
+        while (p->chunks != NULL) {
+            void *chunk = p->chunks;
+            p->chunks = *(void **)chunk;
+            free(chunk);
         }
-        p->n = 0;
+        p->head = NULL;
     }
 }
 static void ready_push(aio_loop *loop, aio_handle *h)
