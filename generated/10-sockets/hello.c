@@ -8,13 +8,13 @@
 #include <unistd.h>
 
 static const char reply[] = "Hello world!\n";
+static char discard[4096];      /* общий: прочитанное никому не нужно */
 
 struct client {
     aio_loop *loop;
     int fd;
     gen_value r;
     gen_error err;
-    char buf[4096];
 };
 
 static int client_body(gen *g)
@@ -22,7 +22,7 @@ static int client_body(gen *g)
     struct client *f = gen_locals(g);
     GEN_BEGIN(g);
     for (;;) {
-        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf));
+        AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_recv(f->loop, f->fd, discard, sizeof discard));
         if (f->err.code != 0 || f->r.i == 0)
             break;                     /* ошибка, отмена или клиент ушёл */
         AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sock_sendall(f->loop, f->fd, reply, sizeof reply - 1));

@@ -60,16 +60,15 @@ struct aio_task {
     gen *coro;                  /* корутина, которую ведёт задача */
     aio_future *waiter;         /* чего ждёт (своя ссылка) или NULL */
     int must_cancel;            /* отмену просили, когда ждать было нечего */
-    int throw_next;             /* следующий шаг бросит next_error */
-    gen_error next_error;
+    int throw_next;             /* следующий шаг бросит fut.error */
     struct aio_task *prev, *next;   /* список незавершённых задач цикла */
 };
-enum { AIO_NPOOLS = 8, AIO_POOL_MAX = 4096 };
+enum { AIO_NPOOLS = 8, AIO_SLAB = 32 };
 
 struct aio_pool {
     size_t size;            /* размер блоков; 0 -- место свободно */
     void *head;             /* первый свободный блок, в нём -- следующий */
-    size_t n;               /* сколько блоков в списке */
+    void *chunks;           /* куски по AIO_SLAB блоков, для закрытия */
 };
 
 /* Блок size байтов, заполненный нулями: из списка свободных блоков
@@ -78,8 +77,9 @@ void *aio__alloc(aio_loop *loop, size_t size);
 
 /* Вернуть блок, полученный от aio__alloc с тем же size. NULL -- ничего. */
 void aio__free(aio_loop *loop, void *p, size_t size);
-struct aio_io {
+struct aio_io {                      /* запись дескриптора (глава 10) */
     aio_handle *reader, *writer;
+    struct aio_io *prev, *next;      /* список всех записей цикла */
 };
 
 typedef void aio_close_fn(aio_loop *loop, void *arg);
@@ -99,8 +99,7 @@ struct aio_loop {
     aio_handle **heap;               /* куча таймеров */
     size_t nheap, heap_cap, ncancelled;
     unsigned long long seq;
-    struct aio_io *io;               /* io[fd] */
-    int nio;
+    struct aio_io *ios;              /* записи дескрипторов */
     int running, stopping, closed;
     struct aio_close_hook close_hooks[AIO_MAX_CLOSE_HOOKS];
     int sig_read_fd, sig_write_fd;   /* труба для сигналов */

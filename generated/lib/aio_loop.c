@@ -37,15 +37,37 @@ static struct aio_pool *pool_for(aio_loop *loop, size_t size)
     return NULL;                       /* все места заняты другими */
 }
 
+static void push_block(struct aio_pool *p, void *block)
+{
+    *(void **)block = p->head;
+    p->head = block;
+    ASAN_POISON_MEMORY_REGION(block, p->size);
+}
+
+static int refill(struct aio_pool *p)
+{
+    size_t align = sizeof(max_align_t);
+    size_t stride = (p->size + align - 1) / align * align;
+    char *chunk = malloc(align + AIO_SLAB * stride);
+    if (chunk == NULL)
+        return -ENOMEM;
+    *(void **)chunk = p->chunks;
+    p->chunks = chunk;
+    for (int i = AIO_SLAB; i-- > 0;)   /* первый блок куска -- первым */
+        push_block(p, chunk + align + (size_t)i * stride);
+    return 0;
+}
+
 void *aio__alloc(aio_loop *loop, size_t size)
 {
     struct aio_pool *p = pool_for(loop, size);
-    if (p == NULL || p->head == NULL)
+    if (p == NULL)
         return calloc(1, size);
+    if (p->head == NULL && refill(p) < 0)
+        return NULL;
     void *block = p->head;
     ASAN_UNPOISON_MEMORY_REGION(block, size);
     p->head = *(void **)block;
-    p->n--;
     return memset(block, 0, size);
 }
 
@@ -53,28 +75,23 @@ void aio__free(aio_loop *loop, void *block, size_t size)
 {
     if (block == NULL)
         return;
-    struct aio_pool *p = loop->closed ? NULL : pool_for(loop, size);
-    if (p == NULL || p->n >= AIO_POOL_MAX) {
-        free(block);
-        return;
-    }
-    *(void **)block = p->head;
-    p->head = block;
-    p->n++;
-    ASAN_POISON_MEMORY_REGION(block, size);
+    struct aio_pool *p = pool_for(loop, size);
+    if (p == NULL)
+        free(block);                   /* был от calloc: мест не хватило */
+    else
+        push_block(p, block);
 }
 
 static void drain_pools(aio_loop *loop)
 {
     for (int i = 0; i < AIO_NPOOLS; i++) {
         struct aio_pool *p = &loop->pools[i];
-        while (p->head != NULL) {
-            void *block = p->head;
-            ASAN_UNPOISON_MEMORY_REGION(block, p->size);
-            p->head = *(void **)block;
-            free(block);
+        while (p->chunks != NULL) {
+            void *chunk = p->chunks;
+            p->chunks = *(void **)chunk;
+            free(chunk);
         }
-        p->n = 0;
+        p->head = NULL;
     }
 }
 static void ready_push(aio_loop *loop, aio_handle *h)
@@ -244,24 +261,33 @@ void aio_handle_cancel(aio_handle *h)
     if (h->where == AIO_IN_HEAP)
         h->loop->ncancelled++;
 }
-static struct aio_io *io_slot(aio_loop *loop, int fd, int grow)
+static struct aio_io *io_of(aio_loop *loop, int fd)
 {
-    if (fd < 0)
-        return NULL;
-    if (fd >= loop->nio) {
-        if (!grow)
-            return NULL;
-        int n = loop->nio ? loop->nio : 64;
-        while (n <= fd)
-            n *= 2;
-        struct aio_io *io = realloc(loop->io, (size_t)n * sizeof *io);
-        if (io == NULL)
-            return NULL;
-        memset(io + loop->nio, 0, (size_t)(n - loop->nio) * sizeof *io);
-        loop->io = io;
-        loop->nio = n;
+    const selector_key *k = fd >= 0 ? selector_get_key(loop->sel, fd) : NULL;
+    return k != NULL ? k->data : NULL;
+}
+
+static struct aio_io *io_new(aio_loop *loop)
+{
+    struct aio_io *io = aio__alloc(loop, sizeof *io);
+    if (io != NULL) {
+        io->next = loop->ios;
+        if (loop->ios != NULL)
+            loop->ios->prev = io;
+        loop->ios = io;
     }
-    return &loop->io[fd];
+    return io;
+}
+
+static void io_free(aio_loop *loop, struct aio_io *io)
+{
+    if (io->prev != NULL)
+        io->prev->next = io->next;
+    else
+        loop->ios = io->next;
+    if (io->next != NULL)
+        io->next->prev = io->prev;
+    aio__free(loop, io, sizeof *io);
 }
 
 static int io_events(const struct aio_io *io)
@@ -275,41 +301,43 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_io_callback *fn,
         return -ESHUTDOWN;
     if (fd < 0)
         return -EBADF;
-    struct aio_io *io = io_slot(loop, fd, 1);
-    if (io == NULL)
-        return -ENOMEM;
-    aio_handle **slot = writer ? &io->writer : &io->reader;
-    if (*slot != NULL) {           /* замена колбэка */
+    struct aio_io *io = io_of(loop, fd);
+    aio_handle **slot = io == NULL ? NULL : writer ? &io->writer : &io->reader;
+    if (slot != NULL && *slot != NULL) {   /* замена колбэка */
         (*slot)->io_fn = fn;
         (*slot)->arg = arg;
         return 0;
     }
-    aio_handle *h = new_handle(loop, NULL, arg);
-    if (h == NULL)
+    int fresh = io == NULL;
+    if (fresh && (io = io_new(loop)) == NULL)
         return -ENOMEM;
-    h->io = 1;
-    h->io_fn = fn;
-    int old = io_events(io);
+    aio_handle *h = new_handle(loop, NULL, arg);
+    int old = io_events(io), rc = -ENOMEM;
     int want = old | (writer ? SELECTOR_WRITE : SELECTOR_READ);
-    int rc = old ? selector_modify(loop->sel, fd, want, NULL)
-                 : selector_register(loop->sel, fd, want, NULL);
+    if (h != NULL)
+        rc = fresh ? selector_register(loop->sel, fd, want, io)
+                   : selector_modify(loop->sel, fd, want, io);
     if (rc < 0) {
         free_handle(h);
+        if (fresh)
+            io_free(loop, io);
         return rc;
     }
-    *slot = h;
+    h->io = 1;
+    h->io_fn = fn;
+    *(writer ? &io->writer : &io->reader) = h;
     TRACE(fd_begin(fd, writer));
     return 0;
 }
 int aio__io_busy(aio_loop *loop, int fd, int writer)
 {
-    struct aio_io *io = io_slot(loop, fd, 0);
+    struct aio_io *io = io_of(loop, fd);
     return io != NULL && (writer ? io->writer : io->reader) != NULL;
 }
 
 static int remove_io(aio_loop *loop, int fd, int writer)
 {
-    struct aio_io *io = io_slot(loop, fd, 0);
+    struct aio_io *io = io_of(loop, fd);
     if (io == NULL)
         return 0;
     aio_handle **slot = writer ? &io->writer : &io->reader;
@@ -319,10 +347,12 @@ static int remove_io(aio_loop *loop, int fd, int writer)
     *slot = NULL;
     TRACE(fd_end(fd, writer));
     int left = io_events(io);
-    if (left)
-        selector_modify(loop->sel, fd, left, NULL);
-    else
+    if (left) {
+        selector_modify(loop->sel, fd, left, io);
+    } else {
         selector_unregister(loop->sel, fd);
+        io_free(loop, io);
+    }
     if (h->where == AIO_IN_READY) {   /* уже в очереди: пусть её и освободит */
         h->io = 0;
         h->cancelled = 1;
@@ -418,10 +448,8 @@ static int run_once(aio_loop *loop)
     if (n < 0 && n != -EINTR)
         return n;
     for (int i = 0; i < n; i++) {
-        struct aio_io *io = io_slot(loop, loop->events[i].fd, 0);
+        struct aio_io *io = loop->events[i].data;   /* запись из ключа */
         int ev = loop->events[i].events;
-        if (io == NULL)
-            continue;
         if ((ev & SELECTOR_READ) && io->reader != NULL) {
             io->reader->events = (unsigned char)ev;
             if (io->reader->where != AIO_IN_READY)
@@ -621,11 +649,12 @@ void aio_loop_free(aio_loop *loop)
     for (size_t i = 0; i < loop->nheap; i++)
         discard_handle(loop->heap[i]);
     free(loop->heap);
-    for (int fd = 0; fd < loop->nio; fd++) {
-        free_handle(loop->io[fd].reader);
-        free_handle(loop->io[fd].writer);
+    while (loop->ios != NULL) {
+        struct aio_io *io = loop->ios;
+        free_handle(io->reader);
+        free_handle(io->writer);
+        io_free(loop, io);
     }
-    free(loop->io);
     selector_free(loop->sel);
     free(loop->events);
     drain_pools(loop);

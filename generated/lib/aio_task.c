@@ -71,7 +71,8 @@ static void step_scheduled(void *arg)
     struct aio_task *t = arg;
     if (t->throw_next) {
         t->throw_next = 0;
-        gen_error e = t->next_error;
+        gen_error e = t->fut.error;
+        t->fut.error.code = 0;         /* поле снова свободно для исхода */
         task_step(t, gen_none(), &e);
     } else {
         task_step(t, gen_none(), NULL);
@@ -82,7 +83,7 @@ static void schedule_step(struct aio_task *t, const gen_error *thrown)
 {
     if (thrown != NULL) {
         t->throw_next = 1;
-        t->next_error = *thrown;
+        t->fut.error = *thrown;        /* задача ещё не завершена */
     }
     if (aio_call_soon(t->fut.loop, step_scheduled, t) == NULL) {
         gen_error e = gen_err(-ENOMEM, "cannot schedule a task step");

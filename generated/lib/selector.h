@@ -27,10 +27,9 @@ typedef struct selector_event {
 const char *selector_backend_at(size_t i);
 
 /* Новый селектор в *out. backend -- имя ("epoll", "poll", "select",
-   "kqueue") или NULL: тогда берётся $SELECTOR_BACKEND, если задана,
-   иначе лучший доступный (не запустился -- следующий за ним). 0,
-   -EINVAL (нет такого бэкенда), -ENOMEM или ошибка системного вызова
-   (-EMFILE...). */
+   "kqueue") или NULL: тогда $SELECTOR_BACKEND, если задана, иначе
+   лучший из запустившихся. 0, -EINVAL (нет такого бэкенда), -ENOMEM
+   или ошибка системного вызова (-EMFILE...). */
 int selector_new(selector **out, const char *backend);
 
 /* Освобождает селектор. Зарегистрированные дескрипторы не закрывает. */
