@@ -16,8 +16,8 @@ A leaf yields "y<i>.<k>" n times and returns "r<i>"; a delegator does
 "r = yield from sub", yields "a<i>" and returns "r<i>"; each logs what it
 received, caught and its finally. OPS: 'n' next, 's' send(7), 'e' throw E1,
 'f' throw E2, '0' throw StopIteration (the C error with code 0), 'c' close,
-all on the top; 'N' next, 'E' throw E1, 'C' close on the leaf; 'M' close on
-the second link (the leaf if there is none).
+all on the top; 'N' next, 'E' throw E1, 'C' close on the leaf; 'B' next and
+'M' close on the second link (the leaf if there is none).
 At the end every link is closed, top first.
 """
 import sys
@@ -113,10 +113,10 @@ def run(line):
     top = gens[0]
 
     for op in ops:
-        if op in "NCEM":
-            g = gens[1 if op == "M" and len(gens) > 1 else -1]
-            if op == "N":
-                log.append("N>" + outcome(lambda: next(g)))
+        if op in "NCEMB":
+            g = gens[1 if op in "MB" and len(gens) > 1 else -1]
+            if op in "NB":
+                log.append(op + ">" + outcome(lambda: next(g)))
             elif op == "E":
                 log.append("E>" + outcome(lambda: g.throw(E1)))
             else:

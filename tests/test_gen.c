@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -878,6 +879,56 @@ static void test_yield_from_depth_counts_the_whole_chain(void **state)
     free_chain(g);
 }
 
+/* After the first step, next and send go straight to the innermost link
+   (chapter 7, the short path): a step through a chain of GEN_MAX_DEPTH
+   links must fit a 128 KiB thread stack, where forwarding link by link
+   would need 32 bytes a link (more under ASan) and overflow it. Run in a
+   child, so that an overflow fails this test and not the suite. */
+static void *steps_on_small_stack(void *arg)
+{
+    gen *g = arg;
+    gen_result r;
+    for (long long v = 1; v <= 3; v++)
+        if (gen_send(g, gen_int(v), &r) != GEN_YIELDED || r.value.i != 2 * v)
+            return NULL;
+    return g;
+}
+
+static void step_deep_chain_on_small_stack(void)
+{
+    gen *g = chain_link("z", NULL);
+    for (int i = 0; i < GEN_MAX_DEPTH - 1; i++)
+        g = chain_link("x", g);
+    gen_result r;
+    if (gen_next(g, &r) != GEN_YIELDED) /* the first step: the long path, on the big stack */
+        _exit(3);
+    pthread_attr_t attr;
+    pthread_t t;
+    void *ok = NULL;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, 128 * 1024) != 0 ||
+        pthread_create(&t, &attr, steps_on_small_stack, g) != 0 || pthread_join(t, &ok) != 0)
+        _exit(4);
+    if (ok == NULL)
+        _exit(5);
+    free_chain(g);
+    _exit(0);
+}
+
+static void test_yield_from_step_uses_no_stack_per_link(void **state)
+{
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        step_deep_chain_on_small_stack();
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (WIFSIGNALED(st))
+        fail_msg("the step crashed with signal %d", WTERMSIG(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* ---- 8. checked misuse: the program stops with a message ---- */
 
 /* a GEN_YIELD inside the body's own switch: its case label belongs to the
@@ -1017,6 +1068,7 @@ int main(void)
         T(test_yield_from_chain_of_any_depth),
         T(test_yield_from_too_deep_is_an_error),
         T(test_yield_from_depth_counts_the_whole_chain),
+        T(test_yield_from_step_uses_no_stack_per_link),
         T(test_yield_inside_switch_is_caught_at_resume),
         T(test_yield_in_finally_is_caught),
 #undef T

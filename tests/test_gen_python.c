@@ -207,10 +207,10 @@ static void run_scenario(const char *line)
         gen_result r;
         gen_status s;
         char what[4] = {*op, '>', '\0'};
-        gen *other = chain[*op == 'M' && n > 1 ? 1 : n - 1];
-        if (*op == 'N' || *op == 'E') {
+        gen *other = chain[(*op == 'M' || *op == 'B') && n > 1 ? 1 : n - 1];
+        if (*op == 'N' || *op == 'B' || *op == 'E') {
             gen_error e1 = {.code = E1, .msg = "thrown"};
-            s = *op == 'N' ? gen_next(other, &r) : gen_throw(other, &e1, &r);
+            s = *op == 'E' ? gen_throw(other, &e1, &r) : gen_next(other, &r);
             say_result(what, s, &r);
             continue;
         }
@@ -315,7 +315,7 @@ static unsigned pick(unsigned n)
 
 static void random_scenario(char *buf, size_t cap)
 {
-    static const char ops_all[] = "nnnnsssef0cNECM";
+    static const char ops_all[] = "nnnnsssef0cNECMBB";
     char ops[16];
     int nops = 1 + (int)pick(8);
     int has0 = 0;

@@ -81,6 +81,22 @@ static gen_status fail(gen_result *r, const gen_error *e)
     return GEN_FAILED;
 }
 static gen_status close_into(gen *g, gen_result *r);
+static _Atomic unsigned long long chain_epoch; /* меняется с цепочками */
+static _Thread_local gen *pending_leaf; /* выполнен коротким путём, итог в *r */
+static _Thread_local gen *forwarded_to; /* кому пересылают прямо сейчас */
+static int runs_from_above(const gen *g)
+{
+    const gen *leaf = g->leaf;
+    if (leaf == NULL || g->leaf_epoch != chain_epoch)
+        for (leaf = g->sub; leaf->sub != NULL; leaf = leaf->sub) {
+        }
+    if (leaf->state != GEN_RUNNING || leaf->fast_root == NULL)
+        return 0;
+    for (const gen *x = g->sub; x != leaf; x = x->sub)
+        if (x == leaf->fast_root)
+            return 0;
+    return 1;
+}
 static _Thread_local int chain_depth; /* сколько звеньев пересылают сейчас */
 #undef gen_new
 gen *gen__named(gen *g, const char *name)
@@ -146,6 +162,11 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
     g->in = in;
     if (thrown != NULL)
         gen__set_err(g, thrown);
+    if (g->sub != NULL && g != forwarded_to && runs_from_above(g)) {
+        g->state = GEN_SUSPENDED;
+        g->err.code = 0;
+        return fail_code(r, GEN_ERUNNING, "generator already running");
+    }
     const gen_error *raw0 = NULL; /* код 0 для подгенератора: решит он (PEP 380) */
     if (thrown != NULL && thrown->code == 0 && g->sub != NULL) {
         g->err.code = 0;
@@ -156,17 +177,42 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
             gen *sub = g->sub;
             if (chain_depth >= GEN_MAX_DEPTH) {
                 g->sub = NULL;
+                chain_epoch++;
                 err_into(&g->err, GEN_EDEPTH, "yield from chain deeper than %d links", GEN_MAX_DEPTH);
             } else if (g->err.code == GEN_EXIT) {
                 chain_depth++;
                 g->sub = NULL;
+                chain_epoch++;
+                forwarded_to = sub;
                 if (close_into(sub, r) == GEN_FAILED)
                     g->err = r->error;
+                forwarded_to = NULL;
                 chain_depth--;
             } else {
+                gen *leaf = g->leaf;
+                if (leaf != NULL && g->leaf_epoch == chain_epoch && leaf->state == GEN_SUSPENDED &&
+                    g->err.code == 0 && raw0 == NULL) {
+                    leaf->fast_root = g;
+                    forwarded_to = leaf;
+                    gen_status ls = resume(leaf, g->in, NULL, r);
+                    forwarded_to = NULL;
+                    leaf->fast_root = NULL;
+                    if (ls == GEN_YIELDED) {
+                        g->state = GEN_SUSPENDED;
+                        if (g->leaf_epoch != chain_epoch) { /* ниже что-то изменилось */
+                            g->leaf = leaf->sub == NULL ? leaf : leaf->leaf;
+                            g->leaf_epoch = chain_epoch;
+                        }
+                        return GEN_YIELDED;
+                    }
+                    pending_leaf = leaf;
+                }
                 chain_depth++;
                 gen_status s;
-                if (raw0 != NULL) {
+                forwarded_to = sub;
+                if (sub == pending_leaf) {
+                    s = r->status; /* подгенератор уже выполнен коротким путём: итог в *r */
+                } else if (raw0 != NULL) {
                     s = resume(sub, gen_none(), raw0, r);
                     raw0 = NULL;
                 } else if (g->err.code != 0) {
@@ -175,12 +221,17 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
                 } else {
                     s = resume(sub, g->in, NULL, r);
                 }
+                forwarded_to = NULL;
+                pending_leaf = NULL;
                 chain_depth--;
                 if (s == GEN_YIELDED) {
                     g->state = GEN_SUSPENDED;
+                    g->leaf = sub->sub == NULL ? sub : sub->leaf;
+                    g->leaf_epoch = chain_epoch;
                     return GEN_YIELDED; /* значение уже в *r */
                 }
                 g->sub = NULL;
+                chain_epoch++;
                 if (s == GEN_RETURNED)
                     g->in = r->value;
                 else
@@ -196,6 +247,7 @@ static gen_status resume(gen *g, gen_value in, const gen_error *thrown, gen_resu
             g->in = gen_none();
             if (g->sub == NULL)
                 err_into(&g->err, GEN_ENOSUB, "yield from a NULL generator");
+            chain_epoch++; /* цепочка изменилась */
             continue;
         }
         g->state = GEN_CLOSED;

@@ -73,6 +73,9 @@ struct gen {
     gen_value ret; /* что вернёт тело (GEN_RETURN); изначально «ничего» */
     gen_error err; /* ошибка в полёте: брошенная внутрь или поднятая телом */
     gen *sub; /* подгенератор, которому тело делегирует (GEN_YIELD_FROM) */
+    gen *leaf;                     /* самое внутреннее звено цепочки под нами */
+    unsigned long long leaf_epoch; /* leaf верен, пока chain_epoch тот же */
+    gen *fast_root;                /* у внутреннего: кто возобновил его напрямую */
     const char *name; /* имя тела для трассы (приложение А): "letters_body" */
     int lane;         /* дорожка трассы; 0 -- ещё не выдана */
     max_align_t locals[]; /* кадр: локальные переменные тела */
