@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "aio.h"
+#include "aio_impl.h"   /* close hooks */
 #include "support.h"
 
 static void note_name(void *arg)
@@ -338,6 +339,59 @@ static void test_second_loop_cannot_take_signals(void **state)
     aio_loop_free(other);
 }
 
+/* ---- running it from inside ---- */
+
+struct inside { aio_loop *loop; int once, forever; };
+
+static void run_from_inside(void *arg)
+{
+    struct inside *in = arg;
+    in->once = aio_loop_run_once(in->loop);
+    in->forever = aio_loop_run_forever(in->loop);
+    aio_loop_free(in->loop);       /* not from a running loop: nothing happens */
+    sup_note("inside ");
+}
+
+static void test_loop_cannot_run_from_its_own_callback(void **state)
+{
+    aio_loop *loop = *state;
+    struct inside in = {loop, 0, 0};
+    aio_call_soon(loop, run_from_inside, &in);
+    aio_call_soon(loop, note_name, "next");
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_int_equal(in.once, -EBUSY);
+    assert_int_equal(in.forever, -EBUSY);
+    assert_string_equal(sup_trace(), "inside next ");
+    assert_non_null(aio_call_soon(loop, note_name, "after")); /* still alive */
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_string_equal(sup_trace(), "inside next after ");
+}
+
+/* ---- close hooks (aio_impl.h): few places, called last to first ---- */
+
+static void note_hook(aio_loop *loop, void *arg)
+{
+    (void)loop;
+    sup_note("%s ", (const char *)arg);
+}
+static void other_hook(aio_loop *loop, void *arg) { note_hook(loop, arg); }
+
+static void test_close_hooks_run_last_first_and_places_run_out(void **state)
+{
+    (void)state;
+    static const char *names[AIO_MAX_CLOSE_HOOKS] = {"1", "2", "3", "4"};
+    aio_loop *loop;
+    assert_int_equal(aio_loop_new(&loop), 0);
+    assert_null(aio__close_hook_arg(loop, note_hook));
+    for (int i = 0; i < AIO_MAX_CLOSE_HOOKS; i++)
+        assert_int_equal(aio__add_close_hook(loop, i == 1 ? other_hook : note_hook,
+                                             (void *)names[i]), 0);
+    assert_int_equal(aio__add_close_hook(loop, note_hook, "5"), -ENOSPC);
+    assert_string_equal(aio__close_hook_arg(loop, other_hook), "2");
+    aio_loop_free(loop);
+    assert_string_equal(sup_trace(), "4 3 2 1 ");
+}
+
 /* ---- closing ---- */
 
 static void test_free_discards_pending_callbacks_and_timers(void **state)
@@ -379,6 +433,8 @@ int main(void)
         T(test_signal_becomes_a_callback),
         T(test_second_loop_cannot_take_signals),
         T(test_free_discards_pending_callbacks_and_timers),
+        T(test_loop_cannot_run_from_its_own_callback),
+        T(test_close_hooks_run_last_first_and_places_run_out),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

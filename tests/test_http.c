@@ -515,6 +515,7 @@ static void test_reason_and_error_body(void **state)
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         assert_string_not_equal(http_reason(codes[i]), "Unknown");
     assert_string_equal(http_reason(404), "Not Found");
+    assert_string_equal(http_reason(299), "Unknown");   /* a code it does not know */
     char buf[1024];
     assert_true(http_error_body(buf, sizeof buf, 404, NULL) > 0);
     assert_non_null(strstr(buf, "<h1>404</h1>\n  <p>Not found</p>"));
@@ -538,6 +539,12 @@ static void test_format_reply_head(void **state)
     assert_int_equal(m, n - 10);
     assert_non_null(strstr(buf, "Content-Length: 10\r\n"));
     assert_int_equal(http_format_reply(buf, 20, &r, 1), -ENOSPC);
+    /* an error page whose detail does not fit the page: -ENOSPC, not a cut page */
+    char detail[2000];
+    memset(detail, 'd', sizeof detail - 1);
+    detail[sizeof detail - 1] = '\0';
+    struct http_reply e = {400, NULL, detail, 0};
+    assert_int_equal(http_format_reply(buf, sizeof buf, &e, 0), -ENOSPC);
 }
 
 /* http_send_reply over a socket pair: the exact bytes on the wire. */
