@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -592,6 +593,23 @@ static void test_wait_for_times_out_and_cancels_inner(void **state)
     aio_future_unref(t);
 }
 
+static void test_cancelling_wait_for_cancels_inner(void **state)
+{
+    aio_loop *loop = *state;
+    aio_future *t = sleeper(loop, 100.0, 0);
+    aio_future *w = aio_wait_for(loop, t, 100.0);
+    assert_int_equal(aio_loop_run_once(loop), 0);   /* the sleeper parks */
+    assert_int_equal(aio_future_cancel(w, "enough"), 1);
+    assert_int_equal(aio_loop_run_until_complete(loop, w), 0);
+    assert_int_equal(aio_future_outcome(w, NULL, NULL), AIO_ECANCELLED);
+    assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    assert_true(aio_future_cancelled(t));
+    assert_string_equal(sup_trace(), "sleep finally ");
+    assert_int_equal(aio_future_cancel(w, "again"), 0);   /* done: too late */
+    aio_future_unref(w);
+    aio_future_unref(t);
+}
+
 static void test_wait_for_passes_result_in_time(void **state)
 {
     aio_loop *loop = *state;
@@ -645,6 +663,42 @@ static void test_loop_free_closes_unfinished_tasks(void **state)
     assert_string_equal(sup_trace(), "sleep finally ");
 }
 
+/* a task that catches its cancellation and goes on waiting: the loop's
+   shutdown must not wait for it forever (aio_loop_shutdown's contract);
+   aio_loop_free closes its coroutine */
+struct stubborn { aio_loop *loop; gen_value r; gen_error err; };
+
+static int stubborn_body(gen *g)
+{
+    struct stubborn *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_future_new(f->loop));
+    sup_note("caught:%d ", f->err.code);
+    /* and waits on, for a Future nobody will complete */
+    AIO_AWAIT_NEW(g, f->r, aio_future_new(f->loop));
+    sup_note("woke ");
+    GEN_FINALLY(g);
+    sup_note("finally ");
+    GEN_END(g);
+}
+
+static void test_loop_free_closes_a_task_that_ignores_cancellation(void **state)
+{
+    (void)state;
+    aio_loop *loop;
+    assert_int_equal(aio_loop_new(&loop), 0);
+    struct stubborn s = {loop, {0}, {0}};
+    aio_future *t = aio_create_task(loop, gen_new(stubborn_body, &s, sizeof s));
+    assert_non_null(t);
+    aio_future_unref(t);
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_int_equal(aio_pending_tasks(loop), 1);
+    alarm(10);                           /* a hang fails the test */
+    aio_loop_free(loop);                 /* LeakSanitizer: task, coroutine */
+    alarm(0);
+    assert_string_equal(sup_trace(), "caught:-125 finally ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,8 +731,10 @@ int main(void)
         T(test_cancel_propagates_through_gather),
         T(test_wait_for_times_out_and_cancels_inner),
         T(test_wait_for_passes_result_in_time),
+        T(test_cancelling_wait_for_cancels_inner),
         T(test_run_returns_main_result_and_cancels_the_rest),
         T(test_loop_free_closes_unfinished_tasks),
+        T(test_loop_free_closes_a_task_that_ignores_cancellation),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
