@@ -502,6 +502,62 @@ static void test_gather_results_in_argument_order(void **state)
         aio_future_unref(ts[i]);
 }
 
+/* a Future of another loop: its callbacks would never run in ours */
+struct stranger { aio_future *other; gen_value r; gen_error err; };
+
+static int stranger_body(gen *g)
+{
+    struct stranger *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_CATCH(g, f->r, f->err, f->other);
+    sup_note("err:%d ", f->err.code);
+    GEN_END(g);
+}
+
+static void test_task_cannot_await_another_loops_future(void **state)
+{
+    aio_loop *loop = *state, *other;
+    assert_int_equal(aio_loop_new(&other), 0);
+    struct stranger s = {aio_future_new(other), {0}, {0}};
+    aio_future *t = aio_create_task(loop, gen_new(stranger_body, &s, sizeof s));
+    assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    assert_string_equal(sup_trace(), "err:-18 ");    /* -EXDEV */
+    aio_future_unref(t);
+    aio_future_unref(s.other);
+    aio_loop_free(other);
+}
+
+/* children that catch the cancellation and return: gather is still cancelled */
+static void test_cancelled_gather_stays_cancelled_when_children_return(void **state)
+{
+    aio_loop *loop = *state;
+    aio_future *ts[2] = {sleeper(loop, 100.0, 1), sleeper(loop, 100.0, 1)};
+    aio_future *all = aio_gather(loop, ts, 2);
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_int_equal(aio_future_cancel(all, NULL), 1);
+    assert_int_equal(aio_loop_run_until_complete(loop, all), 0);
+    assert_int_equal(aio_future_outcome(all, NULL, NULL), AIO_ECANCELLED);
+    gen_value v;
+    assert_int_equal(aio_future_outcome(ts[0], &v, NULL), 0);   /* they returned */
+    assert_string_equal(v.s, "cleaned up");
+    aio_future_unref(all);
+    aio_future_unref(ts[0]);
+    aio_future_unref(ts[1]);
+}
+
+/* the loop stopped by someone else first: run_until_complete says -EINTR */
+static void stop_it(void *arg) { aio_loop_stop(arg); }
+
+static void test_run_until_complete_stopped_early_is_eintr(void **state)
+{
+    aio_loop *loop = *state;
+    aio_future *f = aio_future_new(loop);
+    aio_call_soon(loop, stop_it, loop);
+    assert_int_equal(aio_loop_run_until_complete(loop, f), -EINTR);
+    assert_false(aio_future_done(f));
+    aio_future_unref(f);
+}
+
 static void test_gather_of_nothing_is_done(void **state)
 {
     aio_loop *loop = *state;
@@ -726,6 +782,9 @@ int main(void)
         T(test_cancel_done_task_is_refused),
         T(test_gather_results_in_argument_order),
         T(test_gather_of_nothing_is_done),
+        T(test_task_cannot_await_another_loops_future),
+        T(test_cancelled_gather_stays_cancelled_when_children_return),
+        T(test_run_until_complete_stopped_early_is_eintr),
         T(test_gather_reports_first_error),
         T(test_cancel_gather_cancels_children),
         T(test_cancel_propagates_through_gather),
