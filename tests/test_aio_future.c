@@ -2,11 +2,13 @@
  * chapter 8). Each test checks one rule that a plausible wrong
  * implementation would break. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -558,6 +560,44 @@ static void test_run_until_complete_stopped_early_is_eintr(void **state)
     aio_future_unref(f);
 }
 
+/* a task that failed and was let go without anyone looking at its
+   outcome says so on stderr when it is freed (Python: "Task exception
+   was never retrieved") */
+struct raiser { int unused; };
+
+static int raiser_body(gen *g)
+{
+    GEN_BEGIN(g);
+    GEN_RAISE(g, -EIO, "boom");
+    GEN_END(g);
+}
+
+static void test_unawaited_failed_task_is_reported(void **state)
+{
+    aio_loop *loop = *state;
+    char path[256];
+    sup_tmp_path(path, sizeof path, "stderr");
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    aio_future *t = aio_create_task(loop, gen_new(raiser_body, &(struct raiser){0},
+                                                  sizeof(struct raiser)));
+    assert_non_null(t);
+    aio_future_unref(t);                  /* nobody will look at its outcome */
+    while (aio_pending_tasks(loop) > 0)
+        assert_int_equal(aio_loop_run_once(loop), 0);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *out = sup_read_file(path);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "aio: task failed and nobody awaited it: boom\n"));
+    free(out);
+    unlink(path);
+}
+
 static void test_gather_of_nothing_is_done(void **state)
 {
     aio_loop *loop = *state;
@@ -785,6 +825,7 @@ int main(void)
         T(test_task_cannot_await_another_loops_future),
         T(test_cancelled_gather_stays_cancelled_when_children_return),
         T(test_run_until_complete_stopped_early_is_eintr),
+        T(test_unawaited_failed_task_is_reported),
         T(test_gather_reports_first_error),
         T(test_cancel_gather_cancels_children),
         T(test_cancel_propagates_through_gather),

@@ -368,6 +368,12 @@ static void test_body_framing(void **state)
                               "100001\r\n"), "413");
     assert_string_equal(FRAME("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                               "1\r\na\r\n0\r\nX: \x01\r\n\r\n"), "400");
+    /* an endless chunk extension: 431 once the line reaches HTTP_LINE_MAX */
+    static const char head[] = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;";
+    static char endless[sizeof head + HTTP_LINE_MAX];
+    memcpy(endless, head, sizeof head - 1);
+    memset(endless + sizeof head - 1, 'e', HTTP_LINE_MAX);
+    assert_string_equal(frame(endless, sizeof endless - 1), "431");
     /* Connection: close ends the stream after the first request */
     assert_string_equal(FRAME("GET / HTTP/1.1\r\nHost: x\r\nConnection: TE, close\r\n\r\n"
                               "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "ok ");
