@@ -542,6 +542,7 @@ static void test_cancelled_gather_stays_cancelled_when_children_return(void **st
     gen_value v;
     assert_int_equal(aio_future_outcome(ts[0], &v, NULL), 0);   /* they returned */
     assert_string_equal(v.s, "cleaned up");
+    assert_int_equal(aio_future_cancel(all, NULL), 0);   /* done: too late */
     aio_future_unref(all);
     aio_future_unref(ts[0]);
     aio_future_unref(ts[1]);
@@ -596,6 +597,30 @@ static void test_unawaited_failed_task_is_reported(void **state)
     assert_non_null(strstr(out, "aio: task failed and nobody awaited it: boom\n"));
     free(out);
     unlink(path);
+}
+
+/* a task that cancels itself during its step: the next await raises
+   CancelledError at once, the Future it parked on is cancelled */
+struct self_cancel { aio_loop *loop; gen_value r; gen_error err; };
+
+static int self_cancel_body(gen *g)
+{
+    struct self_cancel *f = gen_locals(g);
+    GEN_BEGIN(g);
+    assert_int_equal(aio_future_cancel(aio_current_task(f->loop), "myself"), 1);
+    AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sleep(f->loop, 100.0));
+    sup_note("err:%d ", f->err.code);
+    GEN_END(g);
+}
+
+static void test_task_cancelled_during_its_step_cancels_its_next_await(void **state)
+{
+    aio_loop *loop = *state;
+    struct self_cancel s = {loop, {0}, {0}};
+    aio_future *t = aio_create_task(loop, gen_new(self_cancel_body, &s, sizeof s));
+    assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    assert_string_equal(sup_trace(), "err:-125 ");    /* AIO_ECANCELLED */
+    aio_future_unref(t);
 }
 
 static void test_gather_of_nothing_is_done(void **state)
@@ -826,6 +851,7 @@ int main(void)
         T(test_cancelled_gather_stays_cancelled_when_children_return),
         T(test_run_until_complete_stopped_early_is_eintr),
         T(test_unawaited_failed_task_is_reported),
+        T(test_task_cancelled_during_its_step_cancels_its_next_await),
         T(test_gather_reports_first_error),
         T(test_cancel_gather_cancels_children),
         T(test_cancel_propagates_through_gather),

@@ -330,6 +330,17 @@ static void test_signal_becomes_a_callback(void **state)
     assert_int_equal(aio_remove_signal_handler(loop, SIGUSR1), 1);
 }
 
+static void test_signal_handler_refuses_bad_arguments(void **state)
+{
+    aio_loop *loop = *state;
+    assert_int_equal(aio_add_signal_handler(loop, 0, on_usr1, loop), -EINVAL);
+    assert_int_equal(aio_add_signal_handler(loop, 1000, on_usr1, loop), -EINVAL);
+    assert_int_equal(aio_add_signal_handler(loop, SIGUSR1, NULL, loop), -EINVAL);
+    /* a valid number the kernel will not let anyone catch: sigaction says no */
+    assert_int_equal(aio_add_signal_handler(loop, SIGKILL, on_usr1, loop), -EINVAL);
+    assert_int_equal(aio_remove_signal_handler(loop, SIGKILL), 0);
+}
+
 static void test_second_loop_cannot_take_signals(void **state)
 {
     aio_loop *loop = *state, *other;
@@ -432,6 +443,7 @@ int main(void)
         T(test_bad_fd_is_refused),
         T(test_signal_becomes_a_callback),
         T(test_second_loop_cannot_take_signals),
+        T(test_signal_handler_refuses_bad_arguments),
         T(test_free_discards_pending_callbacks_and_timers),
         T(test_loop_cannot_run_from_its_own_callback),
         T(test_close_hooks_run_last_first_and_places_run_out),

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -133,6 +134,7 @@ static void test_recv_ready_data_completes_at_once(void **state)
     gen_value v;
     assert_int_equal(aio_future_outcome(f, &v, NULL), 0);
     assert_int_equal(v.i, 3);
+    assert_int_equal(aio_future_cancel(f, NULL), 0);   /* done: too late to cancel */
     aio_future_unref(f);
     close(sv[0]);
     close(sv[1]);
@@ -208,6 +210,28 @@ static void test_connect_refused_is_an_error(void **state)
     close(cfd);
 }
 
+/* connect that the kernel completes at once (a Unix socket): done
+   without waiting, no error */
+static void test_connect_completed_at_once(void **state)
+{
+    aio_loop *loop = *state;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    sup_tmp_path(a.sun_path, sizeof a.sun_path, "sock");
+    unlink(a.sun_path);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0), c = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(l >= 0 && c >= 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(l, 1), 0);
+    net_set_nonblocking(c);
+    aio_future *f = aio_sock_connect(loop, c, (struct sockaddr *)&a, sizeof a);
+    assert_true(aio_future_done(f));   /* tried first, no wait */
+    assert_int_equal(aio_future_outcome(f, NULL, NULL), 0);
+    aio_future_unref(f);
+    close(c);
+    close(l);
+    unlink(a.sun_path);
+}
+
 /* ---- the server: start refused, a client it cannot serve ---- */
 
 static gen *no_handler(int fd, void *arg)
@@ -269,6 +293,7 @@ int main(void)
         T(test_second_reader_on_same_fd_is_busy),
         T(test_accept_and_connect),
         T(test_connect_refused_is_an_error),
+        T(test_connect_completed_at_once),
         T(test_server_on_a_busy_port_is_refused),
         T(test_server_closes_a_client_it_cannot_serve),
 #undef T
