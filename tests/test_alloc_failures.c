@@ -66,7 +66,9 @@ void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_r
    with gcov (make coverage) the counts so far are written first: _exit
    skips the exit handler that would write them */
 static const char *running;
-extern void __gcov_dump(void) __attribute__((weak));
+#ifdef BOOK_COVERAGE
+extern void __gcov_dump(void);
+#endif
 static void hung(int sig)
 {
     (void)sig;
@@ -74,8 +76,9 @@ static void hung(int sig)
     int n = snprintf(msg, sizeof msg, "%s: allocation %ld failed, and the run hung\n",
                      running, fail_at);
     if (write(2, msg, (size_t)n) < 0) { /* nothing more to do */ }
-    if (__gcov_dump != NULL)
-        __gcov_dump();
+#ifdef BOOK_COVERAGE
+    __gcov_dump();
+#endif
     _exit(1);
 }
 
