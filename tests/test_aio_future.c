@@ -133,6 +133,21 @@ static void test_future_freed_with_callback_in_queue(void **state)
     assert_string_equal(sup_trace(), "cb:done ");
 }
 
+/* the loop freed while a done callback waits in the queue: it never runs,
+   and what it held is let go (LeakSanitizer) */
+static void test_loop_freed_with_callback_in_queue(void **state)
+{
+    (void)state;
+    aio_loop *loop;
+    assert_int_equal(aio_loop_new(&loop), 0);
+    aio_future *f = aio_future_new(loop);
+    assert_int_equal(aio_future_add_done_callback(f, note_done, "cb"), 0);
+    assert_int_equal(aio_future_set_result(f, gen_none()), 0);
+    aio_future_unref(f);
+    aio_loop_free(loop);
+    assert_string_equal(sup_trace(), "");
+}
+
 /* ---- Task and await ---- */
 
 struct waiter { aio_future *fut; gen_value res; gen_error err; const char *name; };
@@ -831,6 +846,7 @@ int main(void)
         T(test_removed_callback_does_not_run),
         T(test_callbacks_run_in_order_added),
         T(test_future_freed_with_callback_in_queue),
+        T(test_loop_freed_with_callback_in_queue),
         T(test_task_does_not_start_inline),
         T(test_await_done_future_loses_no_iteration),
         T(test_await_pending_future_parks_until_done),
