@@ -349,6 +349,89 @@ static void test_selector_survives_every_failed_allocation(void **state)
         every_allocation_fails_once(selector_scenario, backend);
 }
 
+/* ---- scenario 6: a server on the loop (aio_start_server) and a client:
+   the answer is the echo; a connection the server cannot serve is closed,
+   which the client sees as end of stream: an error reported ---- */
+
+struct echo { aio_loop *loop; int fd; gen_value r; char buf[16]; };
+
+static int echo_body(gen *g)
+{
+    struct echo *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW(g, f->r, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf));
+    AIO_AWAIT_NEW(g, f->r, aio_sock_sendall(f->loop, f->fd, f->buf, (size_t)f->r.i));
+    GEN_FINALLY(g);
+    close(f->fd);                     /* the socket is the coroutine's */
+    GEN_END(g);
+}
+
+static gen *make_echo(int fd, void *arg)
+{
+    struct echo e = {.loop = arg, .fd = fd};
+    return gen_new(echo_body, &e, sizeof e);   /* NULL: the server closes fd */
+}
+
+struct pinger {
+    aio_loop *loop;
+    int fd;
+    struct sockaddr_in addr;
+    gen_value r;
+    size_t got;
+    char *buf;                        /* the scenario's: the frame dies with the task */
+};
+
+static int pinger_body(gen *g)
+{
+    struct pinger *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW(g, f->r, aio_sock_connect(f->loop, f->fd, (struct sockaddr *)&f->addr,
+                                            sizeof f->addr));
+    AIO_AWAIT_NEW(g, f->r, aio_sock_sendall(f->loop, f->fd, "ping", 4));
+    do {
+        AIO_AWAIT_NEW(g, f->r, aio_sock_recv(f->loop, f->fd, f->buf + f->got, 15 - f->got));
+        f->got += (size_t)f->r.i;
+    } while (f->r.i > 0 && f->got < 4);
+    f->buf[f->got] = '\0';
+    GEN_RETURN(g, gen_int((long long)f->got));
+    GEN_END(g);
+}
+
+static int server_scenario(void)
+{
+    int port = sup_free_port();
+    int cfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (cfd < 0 || net_set_nonblocking(cfd) != 0)
+        fail_msg("cannot make a socket");
+    char answer[16] = "";
+    struct pinger p = {.fd = cfd, .buf = answer};
+    p.addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    p.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int result = 0;
+    aio_loop *loop;
+    aio_server *srv;
+    if (aio_loop_new(&loop) == 0) {
+        p.loop = loop;
+        if (aio_start_server(loop, "127.0.0.1", port, make_echo, loop, &srv) == 0) {
+            gen *main = gen_new(pinger_body, &p, sizeof p);
+            gen_result out = {0};
+            if (main && aio_run(loop, main, &out) == 0)
+                result = strcmp(answer, "ping") == 0 ? 1
+                       : answer[0] == '\0' ? 0 : -1;   /* closed: refused */
+            aio_server_close(srv);
+        }
+        aio_loop_free(loop);
+    }
+    close(cfd);
+    return result;
+}
+
+static void test_server_survives_every_failed_allocation(void **state)
+{
+    (void)state;
+    every_allocation_fails_once(server_scenario, "server");
+}
+
 /* ---- scenario 5: fetch: an HTTP transfer from a loopback server on the
    same loop, then a file:// one ---- */
 
@@ -475,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_tasks_survive_every_failed_allocation),
         cmocka_unit_test(test_sockets_survive_every_failed_allocation),
         cmocka_unit_test(test_selector_survives_every_failed_allocation),
+        cmocka_unit_test(test_server_survives_every_failed_allocation),
         cmocka_unit_test(test_fetch_survives_every_failed_allocation),
     };
     if (getenv("TEST_FILTER"))       /* one scenario: TEST_FILTER='*sockets*' */
