@@ -2,12 +2,15 @@
  * chapter 8). Each test checks one rule that a plausible wrong
  * implementation would break. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -128,6 +131,21 @@ static void test_future_freed_with_callback_in_queue(void **state)
     aio_future_unref(f); /* the queued callback holds its own reference */
     aio_loop_run_once(loop);
     assert_string_equal(sup_trace(), "cb:done ");
+}
+
+/* the loop freed while a done callback waits in the queue: it never runs,
+   and what it held is let go (LeakSanitizer) */
+static void test_loop_freed_with_callback_in_queue(void **state)
+{
+    (void)state;
+    aio_loop *loop;
+    assert_int_equal(aio_loop_new(&loop), 0);
+    aio_future *f = aio_future_new(loop);
+    assert_int_equal(aio_future_add_done_callback(f, note_done, "cb"), 0);
+    assert_int_equal(aio_future_set_result(f, gen_none()), 0);
+    aio_future_unref(f);
+    aio_loop_free(loop);
+    assert_string_equal(sup_trace(), "");
 }
 
 /* ---- Task and await ---- */
@@ -501,6 +519,125 @@ static void test_gather_results_in_argument_order(void **state)
         aio_future_unref(ts[i]);
 }
 
+/* a Future of another loop: its callbacks would never run in ours */
+struct stranger { aio_future *other; gen_value r; gen_error err; };
+
+static int stranger_body(gen *g)
+{
+    struct stranger *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_CATCH(g, f->r, f->err, f->other);
+    sup_note("err:%d ", f->err.code);
+    GEN_END(g);
+}
+
+static void test_task_cannot_await_another_loops_future(void **state)
+{
+    aio_loop *loop = *state, *other;
+    assert_int_equal(aio_loop_new(&other), 0);
+    struct stranger s = {aio_future_new(other), {0}, {0}};
+    aio_future *t = aio_create_task(loop, gen_new(stranger_body, &s, sizeof s));
+    assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    assert_string_equal(sup_trace(), "err:-18 ");    /* -EXDEV */
+    aio_future_unref(t);
+    aio_future_unref(s.other);
+    aio_loop_free(other);
+}
+
+/* children that catch the cancellation and return: gather is still cancelled */
+static void test_cancelled_gather_stays_cancelled_when_children_return(void **state)
+{
+    aio_loop *loop = *state;
+    aio_future *ts[2] = {sleeper(loop, 100.0, 1), sleeper(loop, 100.0, 1)};
+    aio_future *all = aio_gather(loop, ts, 2);
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_int_equal(aio_future_cancel(all, NULL), 1);
+    assert_int_equal(aio_loop_run_until_complete(loop, all), 0);
+    assert_int_equal(aio_future_outcome(all, NULL, NULL), AIO_ECANCELLED);
+    gen_value v;
+    assert_int_equal(aio_future_outcome(ts[0], &v, NULL), 0);   /* they returned */
+    assert_string_equal(v.s, "cleaned up");
+    assert_int_equal(aio_future_cancel(all, NULL), 0);   /* done: too late */
+    aio_future_unref(all);
+    aio_future_unref(ts[0]);
+    aio_future_unref(ts[1]);
+}
+
+/* the loop stopped by someone else first: run_until_complete says -EINTR */
+static void stop_it(void *arg) { aio_loop_stop(arg); }
+
+static void test_run_until_complete_stopped_early_is_eintr(void **state)
+{
+    aio_loop *loop = *state;
+    aio_future *f = aio_future_new(loop);
+    aio_call_soon(loop, stop_it, loop);
+    assert_int_equal(aio_loop_run_until_complete(loop, f), -EINTR);
+    assert_false(aio_future_done(f));
+    aio_future_unref(f);
+}
+
+/* a task that failed and was let go without anyone looking at its
+   outcome says so on stderr when it is freed (Python: "Task exception
+   was never retrieved") */
+struct raiser { int unused; };
+
+static int raiser_body(gen *g)
+{
+    GEN_BEGIN(g);
+    GEN_RAISE(g, -EIO, "boom");
+    GEN_END(g);
+}
+
+static void test_unawaited_failed_task_is_reported(void **state)
+{
+    aio_loop *loop = *state;
+    char path[256];
+    sup_tmp_path(path, sizeof path, "stderr");
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    aio_future *t = aio_create_task(loop, gen_new(raiser_body, &(struct raiser){0},
+                                                  sizeof(struct raiser)));
+    assert_non_null(t);
+    aio_future_unref(t);                  /* nobody will look at its outcome */
+    while (aio_pending_tasks(loop) > 0)
+        assert_int_equal(aio_loop_run_once(loop), 0);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *out = sup_read_file(path);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "aio: task failed and nobody awaited it: boom\n"));
+    free(out);
+    unlink(path);
+}
+
+/* a task that cancels itself during its step: the next await raises
+   CancelledError at once, the Future it parked on is cancelled */
+struct self_cancel { aio_loop *loop; gen_value r; gen_error err; };
+
+static int self_cancel_body(gen *g)
+{
+    struct self_cancel *f = gen_locals(g);
+    GEN_BEGIN(g);
+    assert_int_equal(aio_future_cancel(aio_current_task(f->loop), "myself"), 1);
+    AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_sleep(f->loop, 100.0));
+    sup_note("err:%d ", f->err.code);
+    GEN_END(g);
+}
+
+static void test_task_cancelled_during_its_step_cancels_its_next_await(void **state)
+{
+    aio_loop *loop = *state;
+    struct self_cancel s = {loop, {0}, {0}};
+    aio_future *t = aio_create_task(loop, gen_new(self_cancel_body, &s, sizeof s));
+    assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    assert_string_equal(sup_trace(), "err:-125 ");    /* AIO_ECANCELLED */
+    aio_future_unref(t);
+}
+
 static void test_gather_of_nothing_is_done(void **state)
 {
     aio_loop *loop = *state;
@@ -592,6 +729,23 @@ static void test_wait_for_times_out_and_cancels_inner(void **state)
     aio_future_unref(t);
 }
 
+static void test_cancelling_wait_for_cancels_inner(void **state)
+{
+    aio_loop *loop = *state;
+    aio_future *t = sleeper(loop, 100.0, 0);
+    aio_future *w = aio_wait_for(loop, t, 100.0);
+    assert_int_equal(aio_loop_run_once(loop), 0);   /* the sleeper parks */
+    assert_int_equal(aio_future_cancel(w, "enough"), 1);
+    assert_int_equal(aio_loop_run_until_complete(loop, w), 0);
+    assert_int_equal(aio_future_outcome(w, NULL, NULL), AIO_ECANCELLED);
+    assert_int_equal(aio_loop_run_until_complete(loop, t), 0);
+    assert_true(aio_future_cancelled(t));
+    assert_string_equal(sup_trace(), "sleep finally ");
+    assert_int_equal(aio_future_cancel(w, "again"), 0);   /* done: too late */
+    aio_future_unref(w);
+    aio_future_unref(t);
+}
+
 static void test_wait_for_passes_result_in_time(void **state)
 {
     aio_loop *loop = *state;
@@ -645,6 +799,42 @@ static void test_loop_free_closes_unfinished_tasks(void **state)
     assert_string_equal(sup_trace(), "sleep finally ");
 }
 
+/* a task that catches its cancellation and goes on waiting: the loop's
+   shutdown must not wait for it forever (aio_loop_shutdown's contract);
+   aio_loop_free closes its coroutine */
+struct stubborn { aio_loop *loop; gen_value r; gen_error err; };
+
+static int stubborn_body(gen *g)
+{
+    struct stubborn *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW_CATCH(g, f->r, f->err, aio_future_new(f->loop));
+    sup_note("caught:%d ", f->err.code);
+    /* and waits on, for a Future nobody will complete */
+    AIO_AWAIT_NEW(g, f->r, aio_future_new(f->loop));
+    sup_note("woke ");
+    GEN_FINALLY(g);
+    sup_note("finally ");
+    GEN_END(g);
+}
+
+static void test_loop_free_closes_a_task_that_ignores_cancellation(void **state)
+{
+    (void)state;
+    aio_loop *loop;
+    assert_int_equal(aio_loop_new(&loop), 0);
+    struct stubborn s = {loop, {0}, {0}};
+    aio_future *t = aio_create_task(loop, gen_new(stubborn_body, &s, sizeof s));
+    assert_non_null(t);
+    aio_future_unref(t);
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_int_equal(aio_pending_tasks(loop), 1);
+    alarm(10);                           /* a hang fails the test */
+    aio_loop_free(loop);                 /* LeakSanitizer: task, coroutine */
+    alarm(0);
+    assert_string_equal(sup_trace(), "caught:-125 finally ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +846,7 @@ int main(void)
         T(test_removed_callback_does_not_run),
         T(test_callbacks_run_in_order_added),
         T(test_future_freed_with_callback_in_queue),
+        T(test_loop_freed_with_callback_in_queue),
         T(test_task_does_not_start_inline),
         T(test_await_done_future_loses_no_iteration),
         T(test_await_pending_future_parks_until_done),
@@ -672,13 +863,20 @@ int main(void)
         T(test_cancel_done_task_is_refused),
         T(test_gather_results_in_argument_order),
         T(test_gather_of_nothing_is_done),
+        T(test_task_cannot_await_another_loops_future),
+        T(test_cancelled_gather_stays_cancelled_when_children_return),
+        T(test_run_until_complete_stopped_early_is_eintr),
+        T(test_unawaited_failed_task_is_reported),
+        T(test_task_cancelled_during_its_step_cancels_its_next_await),
         T(test_gather_reports_first_error),
         T(test_cancel_gather_cancels_children),
         T(test_cancel_propagates_through_gather),
         T(test_wait_for_times_out_and_cancels_inner),
         T(test_wait_for_passes_result_in_time),
+        T(test_cancelling_wait_for_cancels_inner),
         T(test_run_returns_main_result_and_cancels_the_rest),
         T(test_loop_free_closes_unfinished_tasks),
+        T(test_loop_free_closes_a_task_that_ignores_cancellation),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "aio.h"
+#include "aio_impl.h"   /* close hooks */
 #include "support.h"
 
 static void note_name(void *arg)
@@ -329,6 +330,17 @@ static void test_signal_becomes_a_callback(void **state)
     assert_int_equal(aio_remove_signal_handler(loop, SIGUSR1), 1);
 }
 
+static void test_signal_handler_refuses_bad_arguments(void **state)
+{
+    aio_loop *loop = *state;
+    assert_int_equal(aio_add_signal_handler(loop, 0, on_usr1, loop), -EINVAL);
+    assert_int_equal(aio_add_signal_handler(loop, 1000, on_usr1, loop), -EINVAL);
+    assert_int_equal(aio_add_signal_handler(loop, SIGUSR1, NULL, loop), -EINVAL);
+    /* a valid number the kernel will not let anyone catch: sigaction says no */
+    assert_int_equal(aio_add_signal_handler(loop, SIGKILL, on_usr1, loop), -EINVAL);
+    assert_int_equal(aio_remove_signal_handler(loop, SIGKILL), 0);
+}
+
 static void test_second_loop_cannot_take_signals(void **state)
 {
     aio_loop *loop = *state, *other;
@@ -336,6 +348,59 @@ static void test_second_loop_cannot_take_signals(void **state)
     assert_int_equal(aio_loop_new(&other), 0);
     assert_int_equal(aio_add_signal_handler(other, SIGUSR2, on_usr1, other), -EBUSY);
     aio_loop_free(other);
+}
+
+/* ---- running it from inside ---- */
+
+struct inside { aio_loop *loop; int once, forever; };
+
+static void run_from_inside(void *arg)
+{
+    struct inside *in = arg;
+    in->once = aio_loop_run_once(in->loop);
+    in->forever = aio_loop_run_forever(in->loop);
+    aio_loop_free(in->loop);       /* not from a running loop: nothing happens */
+    sup_note("inside ");
+}
+
+static void test_loop_cannot_run_from_its_own_callback(void **state)
+{
+    aio_loop *loop = *state;
+    struct inside in = {loop, 0, 0};
+    aio_call_soon(loop, run_from_inside, &in);
+    aio_call_soon(loop, note_name, "next");
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_int_equal(in.once, -EBUSY);
+    assert_int_equal(in.forever, -EBUSY);
+    assert_string_equal(sup_trace(), "inside next ");
+    assert_non_null(aio_call_soon(loop, note_name, "after")); /* still alive */
+    assert_int_equal(aio_loop_run_once(loop), 0);
+    assert_string_equal(sup_trace(), "inside next after ");
+}
+
+/* ---- close hooks (aio_impl.h): few places, called last to first ---- */
+
+static void note_hook(aio_loop *loop, void *arg)
+{
+    (void)loop;
+    sup_note("%s ", (const char *)arg);
+}
+static void other_hook(aio_loop *loop, void *arg) { note_hook(loop, arg); }
+
+static void test_close_hooks_run_last_first_and_places_run_out(void **state)
+{
+    (void)state;
+    static const char *names[AIO_MAX_CLOSE_HOOKS] = {"1", "2", "3", "4"};
+    aio_loop *loop;
+    assert_int_equal(aio_loop_new(&loop), 0);
+    assert_null(aio__close_hook_arg(loop, note_hook));
+    for (int i = 0; i < AIO_MAX_CLOSE_HOOKS; i++)
+        assert_int_equal(aio__add_close_hook(loop, i == 1 ? other_hook : note_hook,
+                                             (void *)names[i]), 0);
+    assert_int_equal(aio__add_close_hook(loop, note_hook, "5"), -ENOSPC);
+    assert_string_equal(aio__close_hook_arg(loop, other_hook), "2");
+    aio_loop_free(loop);
+    assert_string_equal(sup_trace(), "4 3 2 1 ");
 }
 
 /* ---- closing ---- */
@@ -378,7 +443,10 @@ int main(void)
         T(test_bad_fd_is_refused),
         T(test_signal_becomes_a_callback),
         T(test_second_loop_cannot_take_signals),
+        T(test_signal_handler_refuses_bad_arguments),
         T(test_free_discards_pending_callbacks_and_timers),
+        T(test_loop_cannot_run_from_its_own_callback),
+        T(test_close_hooks_run_last_first_and_places_run_out),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -133,6 +134,7 @@ static void test_recv_ready_data_completes_at_once(void **state)
     gen_value v;
     assert_int_equal(aio_future_outcome(f, &v, NULL), 0);
     assert_int_equal(v.i, 3);
+    assert_int_equal(aio_future_cancel(f, NULL), 0);   /* done: too late to cancel */
     aio_future_unref(f);
     close(sv[0]);
     close(sv[1]);
@@ -208,6 +210,79 @@ static void test_connect_refused_is_an_error(void **state)
     close(cfd);
 }
 
+/* connect that the kernel completes at once (a Unix socket): done
+   without waiting, no error */
+static void test_connect_completed_at_once(void **state)
+{
+    aio_loop *loop = *state;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    sup_tmp_path(a.sun_path, sizeof a.sun_path, "sock");
+    unlink(a.sun_path);
+    int l = socket(AF_UNIX, SOCK_STREAM, 0), c = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(l >= 0 && c >= 0);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(l, 1), 0);
+    net_set_nonblocking(c);
+    aio_future *f = aio_sock_connect(loop, c, (struct sockaddr *)&a, sizeof a);
+    assert_true(aio_future_done(f));   /* tried first, no wait */
+    assert_int_equal(aio_future_outcome(f, NULL, NULL), 0);
+    aio_future_unref(f);
+    close(c);
+    close(l);
+    unlink(a.sun_path);
+}
+
+/* ---- the server: start refused, a client it cannot serve ---- */
+
+static gen *no_handler(int fd, void *arg)
+{
+    (void)fd;
+    ++*(int *)arg;
+    return NULL;                    /* as gen_new says when memory runs out */
+}
+
+static int next_fd(void)            /* the descriptor the next open gets */
+{
+    int fd = dup(0);
+    close(fd);
+    return fd;
+}
+
+static void test_server_on_a_busy_port_is_refused(void **state)
+{
+    aio_loop *loop = *state;
+    int port = sup_free_port();
+    int busy = net_listen("127.0.0.1", port);
+    assert_true(busy >= 0);
+    int fd = next_fd();
+    aio_server *srv = NULL;
+    assert_int_equal(aio_start_server(loop, "127.0.0.1", port, no_handler, NULL, &srv),
+                     -EADDRINUSE);
+    assert_int_equal(aio_start_server(loop, "no.such.host", port, no_handler, NULL, &srv),
+                     -EINVAL);
+    assert_null(srv);
+    assert_int_equal(next_fd(), fd);  /* no socket left open (ASan: nothing leaked) */
+    close(busy);
+}
+
+static void test_server_closes_a_client_it_cannot_serve(void **state)
+{
+    aio_loop *loop = *state;
+    int port = sup_free_port(), made = 0;
+    aio_server *srv;
+    assert_int_equal(aio_start_server(loop, "127.0.0.1", port, no_handler, &made, &srv), 0);
+    for (int k = 1; k <= 2; k++) {  /* the server survives the refusal */
+        int c = sup_connect(port, 2000);
+        assert_true(c >= 0);
+        while (made < k)
+            assert_int_equal(aio_loop_run_once(loop), 0);
+        char b[16];
+        assert_int_equal(sup_recv_timeout(c, b, sizeof b, 2000), 0);  /* closed */
+        close(c);
+    }
+    aio_server_close(srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +293,9 @@ int main(void)
         T(test_second_reader_on_same_fd_is_busy),
         T(test_accept_and_connect),
         T(test_connect_refused_is_an_error),
+        T(test_connect_completed_at_once),
+        T(test_server_on_a_busy_port_is_refused),
+        T(test_server_closes_a_client_it_cannot_serve),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

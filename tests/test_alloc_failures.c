@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "aio.h"
+#include "fetch.h"
 #include "net.h"
 #include "selector.h"
 #include "support.h"
@@ -61,8 +62,13 @@ void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_r
 #define LEAKED() 0
 #endif
 
-/* a run that hangs fails the test, naming the allocation */
+/* a run that hangs fails the test, naming the allocation; in the build
+   with gcov (make coverage) the counts so far are written first: _exit
+   skips the exit handler that would write them */
 static const char *running;
+#ifdef BOOK_COVERAGE
+extern void __gcov_dump(void);
+#endif
 static void hung(int sig)
 {
     (void)sig;
@@ -70,6 +76,9 @@ static void hung(int sig)
     int n = snprintf(msg, sizeof msg, "%s: allocation %ld failed, and the run hung\n",
                      running, fail_at);
     if (write(2, msg, (size_t)n) < 0) { /* nothing more to do */ }
+#ifdef BOOK_COVERAGE
+    __gcov_dump();
+#endif
     _exit(1);
 }
 
@@ -340,6 +349,207 @@ static void test_selector_survives_every_failed_allocation(void **state)
         every_allocation_fails_once(selector_scenario, backend);
 }
 
+/* ---- scenario 6: a server on the loop (aio_start_server) and a client:
+   the answer is the echo; a connection the server cannot serve is closed,
+   which the client sees as end of stream: an error reported ---- */
+
+struct echo { aio_loop *loop; int fd; gen_value r; char buf[16]; };
+
+static int echo_body(gen *g)
+{
+    struct echo *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW(g, f->r, aio_sock_recv(f->loop, f->fd, f->buf, sizeof f->buf));
+    AIO_AWAIT_NEW(g, f->r, aio_sock_sendall(f->loop, f->fd, f->buf, (size_t)f->r.i));
+    GEN_FINALLY(g);
+    close(f->fd);                     /* the socket is the coroutine's */
+    GEN_END(g);
+}
+
+static gen *make_echo(int fd, void *arg)
+{
+    struct echo e = {.loop = arg, .fd = fd};
+    return gen_new(echo_body, &e, sizeof e);   /* NULL: the server closes fd */
+}
+
+struct pinger {
+    aio_loop *loop;
+    int fd;
+    struct sockaddr_in addr;
+    gen_value r;
+    size_t got;
+    char *buf;                        /* the scenario's: the frame dies with the task */
+};
+
+static int pinger_body(gen *g)
+{
+    struct pinger *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW(g, f->r, aio_sock_connect(f->loop, f->fd, (struct sockaddr *)&f->addr,
+                                            sizeof f->addr));
+    AIO_AWAIT_NEW(g, f->r, aio_sock_sendall(f->loop, f->fd, "ping", 4));
+    do {
+        AIO_AWAIT_NEW(g, f->r, aio_sock_recv(f->loop, f->fd, f->buf + f->got, 15 - f->got));
+        f->got += (size_t)f->r.i;
+    } while (f->r.i > 0 && f->got < 4);
+    f->buf[f->got] = '\0';
+    GEN_RETURN(g, gen_int((long long)f->got));
+    GEN_END(g);
+}
+
+static int server_scenario(void)
+{
+    int port = sup_free_port();
+    int cfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (cfd < 0 || net_set_nonblocking(cfd) != 0)
+        fail_msg("cannot make a socket");
+    char answer[16] = "";
+    struct pinger p = {.fd = cfd, .buf = answer};
+    p.addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    p.addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int result = 0;
+    aio_loop *loop;
+    aio_server *srv;
+    if (aio_loop_new(&loop) == 0) {
+        p.loop = loop;
+        if (aio_start_server(loop, "127.0.0.1", port, make_echo, loop, &srv) == 0) {
+            gen *main = gen_new(pinger_body, &p, sizeof p);
+            gen_result out = {0};
+            if (main && aio_run(loop, main, &out) == 0)
+                result = strcmp(answer, "ping") == 0 ? 1
+                       : answer[0] == '\0' ? 0 : -1;   /* closed: refused */
+            aio_server_close(srv);
+        }
+        aio_loop_free(loop);
+    }
+    close(cfd);
+    return result;
+}
+
+static void test_server_survives_every_failed_allocation(void **state)
+{
+    (void)state;
+    every_allocation_fails_once(server_scenario, "server");
+}
+
+/* ---- scenario 5: fetch: an HTTP transfer from a loopback server on the
+   same loop, then a file:// one ---- */
+
+static const char REPLY[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n"
+                            "Connection: close\r\n\r\nhello";
+
+struct serve_once { aio_loop *loop; int lfd, fd; size_t n; gen_value r; char req[1024]; };
+
+/* accept one client, read its request, answer REPLY, close */
+static int serve_once_body(gen *g)
+{
+    struct serve_once *f = gen_locals(g);
+    GEN_BEGIN(g);
+    AIO_AWAIT_NEW(g, f->r, aio_sock_accept(f->loop, f->lfd));
+    f->fd = (int)f->r.i;
+    do {
+        AIO_AWAIT_NEW(g, f->r, aio_sock_recv(f->loop, f->fd, f->req + f->n,
+                                             sizeof f->req - 1 - f->n));
+        f->n += (size_t)f->r.i;
+        f->req[f->n] = '\0';
+    } while (f->r.i > 0 && strstr(f->req, "\r\n\r\n") == NULL && f->n < sizeof f->req - 1);
+    AIO_AWAIT_NEW(g, f->r, aio_sock_sendall(f->loop, f->fd, REPLY, sizeof REPLY - 1));
+    GEN_RETURN(g, gen_int(0));
+    GEN_FINALLY(g);
+    if (f->fd >= 0)
+        close(f->fd);
+    GEN_END(g);
+}
+
+struct fetcher {
+    aio_loop *loop;
+    fetch *fx;
+    CURL *http, *file;
+    int lfd;
+    aio_future *both[2];
+    gen_value r;
+};
+
+static int fetcher_body(gen *g)
+{
+    struct fetcher *f = gen_locals(g);
+    GEN_BEGIN(g);
+    struct serve_once s = {.loop = f->loop, .lfd = f->lfd, .fd = -1};
+    f->both[0] = aio_create_task(f->loop, gen_new(serve_once_body, &s, sizeof s));
+    f->both[1] = fetch_perform(f->fx, f->http);
+    if (f->both[0] == NULL || f->both[1] == NULL)
+        GEN_RAISE(g, -ENOMEM, "no task or no transfer");
+    AIO_AWAIT_NEW(g, f->r, aio_gather(f->loop, f->both, 2));
+    AIO_AWAIT_NEW(g, f->r, fetch_perform(f->fx, f->file));
+    GEN_RETURN(g, gen_int(0));
+    GEN_FINALLY(g);
+    aio_future_unref(f->both[0]);
+    aio_future_unref(f->both[1]);
+    GEN_END(g);
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+    char *buf = arg;
+    size_t have = strlen(buf), k = size * n;
+    if (have + k >= 64)
+        return 0;
+    memcpy(buf + have, p, k);
+    buf[have + k] = '\0';
+    return k;
+}
+
+static char file_url[300];
+
+static int fetch_scenario(void)
+{
+    int port = sup_free_port();
+    int lfd = net_listen("127.0.0.1", port);
+    if (lfd < 0 || net_set_nonblocking(lfd) != 0)
+        fail_msg("cannot listen");
+    char url[64], got_http[64] = "", got_file[64] = "";
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    CURL *http = curl_easy_init(), *file = curl_easy_init();
+    curl_easy_setopt(http, CURLOPT_URL, url);
+    curl_easy_setopt(http, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(http, CURLOPT_WRITEDATA, got_http);
+    curl_easy_setopt(file, CURLOPT_URL, file_url);
+    curl_easy_setopt(file, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(file, CURLOPT_WRITEDATA, got_file);
+    int result = 0;
+    aio_loop *loop;
+    if (aio_loop_new(&loop) == 0) {
+        struct fetcher fr = {.loop = loop, .http = http, .file = file, .lfd = lfd};
+        if (fetch_new(loop, &fr.fx) == 0) {
+            gen *main = gen_new(fetcher_body, &fr, sizeof fr);
+            gen_result out = {0};
+            if (main && aio_run(loop, main, &out) == 0)
+                result = strcmp(got_http, "hello") == 0
+                         && strcmp(got_file, "from a file") == 0 ? 1 : -1;
+            fetch_free(fr.fx);
+        }
+        aio_loop_free(loop);
+    }
+    curl_easy_cleanup(http);
+    curl_easy_cleanup(file);
+    close(lfd);
+    return result;
+}
+
+static void test_fetch_survives_every_failed_allocation(void **state)
+{
+    (void)state;
+    char path[256];
+    sup_tmp_path(path, sizeof path, "alloc-fetch");
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("from a file", fp);
+    fclose(fp);
+    snprintf(file_url, sizeof file_url, "file://%s", path);
+    every_allocation_fails_once(fetch_scenario, "fetch");
+    unlink(path);
+}
+
 int main(void)
 {
     memset(payload, 'z', sizeof payload);
@@ -348,8 +558,13 @@ int main(void)
         cmocka_unit_test(test_tasks_survive_every_failed_allocation),
         cmocka_unit_test(test_sockets_survive_every_failed_allocation),
         cmocka_unit_test(test_selector_survives_every_failed_allocation),
+        cmocka_unit_test(test_server_survives_every_failed_allocation),
+        cmocka_unit_test(test_fetch_survives_every_failed_allocation),
     };
     if (getenv("TEST_FILTER"))       /* one scenario: TEST_FILTER='*sockets*' */
         cmocka_set_test_filter(getenv("TEST_FILTER"));
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int failed_tests = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed_tests;
 }

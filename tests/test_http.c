@@ -368,6 +368,12 @@ static void test_body_framing(void **state)
                               "100001\r\n"), "413");
     assert_string_equal(FRAME("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                               "1\r\na\r\n0\r\nX: \x01\r\n\r\n"), "400");
+    /* an endless chunk extension: 431 once the line reaches HTTP_LINE_MAX */
+    static const char head[] = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;";
+    static char endless[sizeof head + HTTP_LINE_MAX];
+    memcpy(endless, head, sizeof head - 1);
+    memset(endless + sizeof head - 1, 'e', HTTP_LINE_MAX);
+    assert_string_equal(frame(endless, sizeof endless - 1), "431");
     /* Connection: close ends the stream after the first request */
     assert_string_equal(FRAME("GET / HTTP/1.1\r\nHost: x\r\nConnection: TE, close\r\n\r\n"
                               "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "ok ");
@@ -515,6 +521,7 @@ static void test_reason_and_error_body(void **state)
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         assert_string_not_equal(http_reason(codes[i]), "Unknown");
     assert_string_equal(http_reason(404), "Not Found");
+    assert_string_equal(http_reason(299), "Unknown");   /* a code it does not know */
     char buf[1024];
     assert_true(http_error_body(buf, sizeof buf, 404, NULL) > 0);
     assert_non_null(strstr(buf, "<h1>404</h1>\n  <p>Not found</p>"));
@@ -538,6 +545,12 @@ static void test_format_reply_head(void **state)
     assert_int_equal(m, n - 10);
     assert_non_null(strstr(buf, "Content-Length: 10\r\n"));
     assert_int_equal(http_format_reply(buf, 20, &r, 1), -ENOSPC);
+    /* an error page whose detail does not fit the page: -ENOSPC, not a cut page */
+    char detail[2000];
+    memset(detail, 'd', sizeof detail - 1);
+    detail[sizeof detail - 1] = '\0';
+    struct http_reply e = {400, NULL, detail, 0};
+    assert_int_equal(http_format_reply(buf, sizeof buf, &e, 0), -ENOSPC);
 }
 
 /* http_send_reply over a socket pair: the exact bytes on the wire. */

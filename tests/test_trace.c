@@ -47,6 +47,7 @@ static void test_nested_slices_on_two_lanes(void **state)
     (void)state;
     char path[256];
     sup_tmp_path(path, sizeof path, "trace.json");
+    assert_int_equal(trace_open("/nonexistent-dir/trace.json"), -ENOENT);
     assert_int_equal(trace_open(path), 0);
     assert_int_equal(trace_open(path), -EBUSY);
     TRACE(lane(1, "print_nums"));

@@ -227,7 +227,8 @@ int aio_run(aio_loop *loop, gen *main, gen_result *out);
 int aio_loop_run_until_complete(aio_loop *loop, aio_future *f);
 
 /* Отменить все незавершённые задачи и крутить цикл, пока они не
-   завершатся. */
+   завершатся, но не дольше секунды по часам цикла: кто не успел, того
+   закроет aio_loop_free. */
 void aio_loop_shutdown(aio_loop *loop);
 /* Awaitable-операции над неблокирующими сокетами. Каждая сначала
    пробует сразу, и только если ядро ответило «подождите» (EAGAIN),

@@ -182,13 +182,25 @@ int aio_loop_run_until_complete(aio_loop *loop, aio_future *f)
     return rc;
 }
 enum { SHUTDOWN_MAX_ITERATIONS = 100000 };
+static const double SHUTDOWN_GRACE = 1.0;  /* секунды на доработку */
+
+static void shutdown_late(void *arg)
+{
+    *(int *)arg = 1;
+}
 
 void aio_loop_shutdown(aio_loop *loop)
 {
+    int late = 0;
     aio__cancel_tasks(loop, "loop shutdown");
-    for (int i = 0; aio_pending_tasks(loop) > 0 && i < SHUTDOWN_MAX_ITERATIONS; i++)
+    aio_handle *deadline = aio_call_later(loop, SHUTDOWN_GRACE, shutdown_late, &late);
+    if (deadline == NULL)
+        late = 1;                      /* без таймера ждать нельзя */
+    for (int i = 0; aio_pending_tasks(loop) > 0 && !late && i < SHUTDOWN_MAX_ITERATIONS; i++)
         if (aio_loop_run_once(loop) < 0)
             break;
+    if (!late)
+        aio_handle_cancel(deadline);   /* не сработал: снять */
     for (int i = 0; loop->nready > 0 && i < 16; i++)
         aio_loop_run_once(loop);       /* колбэки последних завершений */
 }
