@@ -128,6 +128,15 @@ static void act(fetch *fx, curl_socket_t s, int ev)
     if (rc != CURLM_OK)
         fprintf(stderr, "curl_multi_socket_action: %s\n", curl_multi_strerror(rc));
     fx->stats.running = running;
+    if (rc == CURLM_ABORTED_BY_CALLBACK)   /* libcurl убила все передачи, но */
+        while (fx->xfers != NULL) {        /* не скажет о них: завершить самим */
+            struct fetch_xfer *x = fx->xfers;
+            aio_future *fut = x->fut;
+            gen_error err = xfer_error(CURLE_ABORTED_BY_CALLBACK, "");
+            xfer_forget(fx, x);
+            aio_future_set_error(fut, &err);
+            aio_future_unref(fut);
+        }
     collect_done(fx);
 }
 static void on_ready(struct fetch_sock *fs, int ev, int events)
