@@ -327,7 +327,9 @@ sub tsv_table {
                           $w = $l if $l > $w;
                       }
                       $w + 1 } 0 .. $#$head;
-    $out .= '|' . join('|', map { $_ == 0 ? ':' . '-' x $width[$_] : '-' x $width[$_] . ':' } 0 .. $#$head) . "|\n";
+    # numbers to the right, words (and the first column) to the left
+    my @numeric = map { my $c = $_; $c > 0 && !grep { ($_->[$c] // '') !~ /^[-−+\d\s,.%×]*$/ } @rows } 0 .. $#$head;
+    $out .= '|' . join('|', map { $numeric[$_] ? '-' x $width[$_] . ':' : ':' . '-' x $width[$_] } 0 .. $#$head) . "|\n";
     $out .= '| ' . join(' | ', @$_) . " |\n" for @rows;
     $caption //= '';
     $caption .= '.' if $caption ne '' && $caption !~ /[.!?]$/;
