@@ -387,7 +387,6 @@ int aio_remove_writer(aio_loop *loop, int fd)
 {
     return aio__remove_io(loop, fd, 1, 0);
 }
-
 int aio_close(aio_loop *loop, int fd)
 {
     aio__remove_io(loop, fd, 0, 0);
