@@ -463,7 +463,7 @@ static int run_once(aio_loop *loop)
     for (int i = 0; i < n; i++) {
         int fd = loop->events[i].fd;
         const selector_key *k = selector_get_key(loop->sel, fd);
-        if (k == NULL)          /* снят выше в этом же проходе (kqueue) */
+        if (k == NULL)   /* снят выше: kqueue сообщает чтение и запись порознь */
             continue;
         struct aio_io *io = k->data;
         int ev = loop->events[i].events;
