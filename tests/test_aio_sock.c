@@ -283,6 +283,55 @@ static void test_server_closes_a_client_it_cannot_serve(void **state)
     aio_server_close(srv);
 }
 
+/* A recv that had to wait, on socket pair sv: its outcome (2 bytes), or
+ * an error if the loop does not wake it within two seconds. */
+static long long recv_that_waits(aio_loop *loop, int sv[2])
+{
+    char buf[10];
+    aio_future *r = aio_sock_recv(loop, sv[1], buf, sizeof buf);
+    assert_false(aio_future_done(r));        /* nothing sent yet: it waits */
+    aio_future *w = aio_wait_for(loop, r, 2.0);
+    aio_future_unref(r);
+    assert_int_equal(write(sv[0], "hi", 2), 2);
+    int rc = aio_loop_run_until_complete(loop, w);
+    gen_value v = gen_int(0);
+    gen_error e;
+    int out = aio_future_outcome(w, &v, &e);
+    aio_future_unref(w);
+    return rc < 0 ? rc : out < 0 ? out : v.i;
+}
+
+/* A finished socket operation may leave its descriptor registered in the
+ * selector (lazy deregistration, chapter 10). aio_close must drop that
+ * registration: the next socket gets the same number, and a recv on it
+ * must still be woken: with epoll a stale registration of the closed
+ * socket would make the loop think the new one is watched already (the
+ * recv never wakes). Before the number is reused, a stale registration
+ * would fail the select backend's wait with EBADF. */
+static void test_fd_number_reused_after_aio_close(void **state)
+{
+    aio_loop *loop = *state;
+    int sv[2];
+    nonblocking_pair(sv);
+    int first = sv[1];
+    assert_int_equal(recv_that_waits(loop, sv), 2);
+    assert_int_equal(aio_close(loop, sv[1]), 0);
+    close(sv[0]);
+    aio_future *nap = aio_sleep(loop, 0.001);
+    assert_int_equal(aio_loop_run_until_complete(loop, nap), 0);
+    aio_future_unref(nap);
+    nonblocking_pair(sv);
+    if (sv[1] != first) {                    /* the numbers came in swapped */
+        int t = sv[0];
+        sv[0] = sv[1];
+        sv[1] = t;
+    }
+    assert_int_equal(sv[1], first);
+    assert_int_equal(recv_that_waits(loop, sv), 2);
+    assert_int_equal(aio_close(loop, sv[1]), 0);
+    close(sv[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +345,7 @@ int main(void)
         T(test_connect_completed_at_once),
         T(test_server_on_a_busy_port_is_refused),
         T(test_server_closes_a_client_it_cannot_serve),
+        T(test_fd_number_reused_after_aio_close),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

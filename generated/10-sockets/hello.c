@@ -32,7 +32,7 @@ static int client_body(gen *g)
     if (f->err.code != 0 && f->err.code != AIO_ECANCELLED)
         fprintf(stderr, "client fd %d: %s\n", f->fd, f->err.msg);
     GEN_FINALLY(g);
-    close(f->fd);
+    aio_close(f->loop, f->fd);
     GEN_END(g);
 }
 static gen *new_client(int fd, void *arg)

@@ -95,7 +95,7 @@ static int conn_body(gen *g)
             GEN_RETURN(g, gen_none());         /* срок вышел или клиент ушёл */
     } while (f->keep);
     GEN_FINALLY(g);
-    close(f->fd);
+    aio_close(f->loop, f->fd);
     GEN_END(g);
 }
 static gen *new_conn(int fd, void *arg)

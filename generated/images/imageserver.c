@@ -446,7 +446,7 @@ static int conn_body(gen *g)
     free(f->out);
     request_end(f);
     stats.conns--;
-    close(f->fd);
+    aio_close(f->loop, f->fd);
     GEN_END(g);
 }
 static gen *new_conn(int fd, void *arg)

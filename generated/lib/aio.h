@@ -69,6 +69,10 @@ int aio_add_writer(aio_loop *loop, int fd, aio_io_callback *fn, void *arg);
 /* Перестать следить. 1 -- колбэк был и снят, 0 -- его не было. */
 int aio_remove_reader(aio_loop *loop, int fd);
 int aio_remove_writer(aio_loop *loop, int fd);
+
+/* Снять читателя и писателя fd и закрыть его: так закрывают дескриптор,
+   на котором ждали операции с сокетами (глава 10). 0 или -errno. */
+int aio_close(aio_loop *loop, int fd);
 /* Когда придёт сигнал signo, цикл поставит fn(arg) в очередь готовых.
    Сигналы в процессе ловит только один цикл (-EBUSY для второго).
    0 или -errno. */

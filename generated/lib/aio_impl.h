@@ -136,6 +136,9 @@ int aio__add_done_callback_ref(aio_future *f, aio_done_callback *fn,
                                aio_future *arg);
 /* Уже занят ли fd операцией чтения (writer == 0) или записи. */
 int aio__io_busy(aio_loop *loop, int fd, int writer);
+/* Снять читателя (writer == 0) или писателя fd; lazy -- не трогая
+   селектор (глава 10). 1 -- колбэк был и снят, 0 -- его не было. */
+int aio__remove_io(aio_loop *loop, int fd, int writer, int lazy);
 /* Отменить все незавершённые задачи цикла (для aio_loop_shutdown). */
 void aio__cancel_tasks(aio_loop *loop, const char *msg);
 

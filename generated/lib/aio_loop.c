@@ -312,11 +312,12 @@ static int add_io(aio_loop *loop, int fd, int writer, aio_io_callback *fn,
     if (fresh && (io = io_new(loop)) == NULL)
         return -ENOMEM;
     aio_handle *h = new_handle(loop, NULL, arg);
-    int old = io_events(io), rc = -ENOMEM;
-    int want = old | (writer ? SELECTOR_WRITE : SELECTOR_READ);
-    if (h != NULL)
-        rc = fresh ? selector_register(loop->sel, fd, want, io)
-                   : selector_modify(loop->sel, fd, want, io);
+    int have = fresh ? 0 : selector_get_key(loop->sel, fd)->events;
+    int want = io_events(io) | (writer ? SELECTOR_WRITE : SELECTOR_READ);
+    int rc = h == NULL ? -ENOMEM
+             : fresh ? selector_register(loop->sel, fd, want, io)
+             : (want & ~have) ? selector_modify(loop->sel, fd, want, io)
+                              : 0;    /* маска осталась от снятого: ничего */
     if (rc < 0) {
         free_handle(h);
         if (fresh)
@@ -335,24 +336,30 @@ int aio__io_busy(aio_loop *loop, int fd, int writer)
     return io != NULL && (writer ? io->writer : io->reader) != NULL;
 }
 
-static int remove_io(aio_loop *loop, int fd, int writer)
+static void io_sync(aio_loop *loop, int fd, struct aio_io *io)
+{
+    int want = io_events(io);
+    if (want == 0) {
+        selector_unregister(loop->sel, fd);
+        io_free(loop, io);
+    } else if (want != selector_get_key(loop->sel, fd)->events) {
+        selector_modify(loop->sel, fd, want, io);
+    }
+}
+
+int aio__remove_io(aio_loop *loop, int fd, int writer, int lazy)
 {
     struct aio_io *io = io_of(loop, fd);
     if (io == NULL)
         return 0;
     aio_handle **slot = writer ? &io->writer : &io->reader;
     aio_handle *h = *slot;
+    *slot = NULL;
+    if (!lazy)
+        io_sync(loop, fd, io);       /* после него io может не быть */
     if (h == NULL)
         return 0;
-    *slot = NULL;
     TRACE(fd_end(fd, writer));
-    int left = io_events(io);
-    if (left) {
-        selector_modify(loop->sel, fd, left, io);
-    } else {
-        selector_unregister(loop->sel, fd);
-        io_free(loop, io);
-    }
     if (h->where == AIO_IN_READY) {   /* уже в очереди: пусть её и освободит */
         h->io = 0;
         h->cancelled = 1;
@@ -373,12 +380,18 @@ int aio_add_writer(aio_loop *loop, int fd, aio_io_callback *fn, void *arg)
 
 int aio_remove_reader(aio_loop *loop, int fd)
 {
-    return remove_io(loop, fd, 0);
+    return aio__remove_io(loop, fd, 0, 0);
 }
 
 int aio_remove_writer(aio_loop *loop, int fd)
 {
-    return remove_io(loop, fd, 1);
+    return aio__remove_io(loop, fd, 1, 0);
+}
+int aio_close(aio_loop *loop, int fd)
+{
+    aio__remove_io(loop, fd, 0, 0);
+    aio__remove_io(loop, fd, 1, 0);
+    return close(fd) < 0 ? -errno : 0;
 }
 enum { MIN_CANCELLED_TO_COMPACT = 100 };
 
@@ -448,7 +461,11 @@ static int run_once(aio_loop *loop)
     if (n < 0 && n != -EINTR)
         return n;
     for (int i = 0; i < n; i++) {
-        struct aio_io *io = loop->events[i].data;   /* запись из ключа */
+        int fd = loop->events[i].fd;
+        const selector_key *k = selector_get_key(loop->sel, fd);
+        if (k == NULL)   /* снят выше: kqueue сообщает чтение и запись порознь */
+            continue;
+        struct aio_io *io = k->data;
         int ev = loop->events[i].events;
         if ((ev & SELECTOR_READ) && io->reader != NULL) {
             io->reader->events = (unsigned char)ev;
@@ -460,6 +477,8 @@ static int run_once(aio_loop *loop)
             if (io->writer->where != AIO_IN_READY)
                 ready_push(loop, io->writer);
         }
+        if (io_events(io) != k->events)     /* готов тот, кого уже не ждут */
+            io_sync(loop, fd, io);
     }
     double now = aio_time(loop);
     while (loop->nheap > 0 && loop->heap[0]->when <= now) {

@@ -30,10 +30,7 @@ static void stop_waiting(struct sock_op *op)
     if (!op->waiting)
         return;
     op->waiting = 0;
-    if (is_writer(op))
-        aio_remove_writer(op->fut.loop, op->fd);
-    else
-        aio_remove_reader(op->fut.loop, op->fd);
+    aio__remove_io(op->fut.loop, op->fd, is_writer(op), 1);
 }
 static int sock_cancel(aio_future *f, const char *msg)
 {

@@ -84,7 +84,7 @@ static int epoll_wait_ready(selector *s, selector_event *ready, int cap,
 }
 const struct selector_ops selector_epoll_ops = {
     "epoll", epoll_init, epoll_fini, epoll_add,
-    epoll_mod, epoll_del, epoll_wait_ready,
+    epoll_mod, epoll_del, epoll_wait_ready, 1,
 };
 #else
 typedef int selector_epoll_unavailable;  /* пустой файл ISO C запрещает */

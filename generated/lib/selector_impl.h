@@ -21,6 +21,7 @@ struct selector_ops {
     void (*del)(selector *s, int fd, int old_events);
     int (*wait)(selector *s, selector_event *ready, int cap,
                 int timeout_ms);
+    int add_sees_closed;  /* add сам отвечает -EBADF на закрытый fd */
 };
 
 extern const struct selector_ops selector_epoll_ops;

@@ -106,7 +106,7 @@ static int kqueue_wait(selector *s, selector_event *ready, int cap,
 }
 const struct selector_ops selector_kqueue_ops = {
     "kqueue", kqueue_init, kqueue_fini, kqueue_add,
-    kqueue_mod, kqueue_del, kqueue_wait,
+    kqueue_mod, kqueue_del, kqueue_wait, 1,
 };
 #else
 typedef int selector_kqueue_unavailable;

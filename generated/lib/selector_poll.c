@@ -93,5 +93,5 @@ static int poll_wait(selector *s, selector_event *ready, int cap,
     return out;
 }
 const struct selector_ops selector_poll_ops = {
-    "poll", poll_init, poll_fini, poll_add, poll_mod, poll_del, poll_wait,
+    "poll", poll_init, poll_fini, poll_add, poll_mod, poll_del, poll_wait, 0,
 };

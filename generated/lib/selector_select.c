@@ -86,5 +86,5 @@ static int select_wait(selector *s, selector_event *ready, int cap,
 }
 const struct selector_ops selector_select_ops = {
     "select", select_init, select_fini, select_add,
-    select_mod, select_del, select_wait,
+    select_mod, select_del, select_wait, 0,
 };
