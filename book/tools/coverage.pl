@@ -185,7 +185,7 @@ if (defined $table_out) {
             push @reasons, [qr/$re/, $why];
         }
     }
-    my @table = ("фрагмент\tстроки фрагмента\tпочему не выполнены");
+    my @table = ("фрагмент\tстроки\tпочему не выполнены");
     my %n_of;
     my $order = sub { my ($l) = @_; my ($c, $n) = split /:/, $l; ($c =~ /^\d+$/ ? sprintf('%03d', $c) : "Z$c") . sprintf('%04d', $n) };
     for my $label (sort { $order->($a) cmp $order->($b) } keys %missed_in) {
