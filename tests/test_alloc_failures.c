@@ -11,8 +11,8 @@
  * the test itself. On every run the scenario must either give exactly that
  * answer or report an error — never a wrong answer, a crash, a hang, or
  * (under ASan+LeakSanitizer) a leak, nor leave a descriptor open. Runs go
- * on until a run in which no
- * allocation was failed: that one must give the right answer.
+ * on until a run in which no allocation was failed: that one must give the
+ * right answer.
  */
 #include <stdarg.h>
 #include <stddef.h>
